@@ -1,0 +1,9 @@
+#pragma once
+// Each subcommand registers itself on the CLI11 app; main() only wires them together.
+#include <CLI/CLI.hpp>
+
+namespace opsrl::cli {
+void add_simulate(CLI::App& app);
+void add_scenarios(CLI::App& app);
+void add_faults(CLI::App& app);
+}  // namespace opsrl::cli

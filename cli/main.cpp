@@ -1,0 +1,30 @@
+// opsrl: teach agents to run IT operations. See `opsrl --help` and README.md.
+#include <cstdio>
+#include <exception>
+
+#include <fmt/format.h>
+
+#include "commands.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "opsrl " OPSRL_VERSION " - a cluster simulator and reinforcement-learning toolkit for IT operations.\n\n"
+      "Start with:\n"
+      "  opsrl simulate                      simulate the default scenario with a few faults\n"
+      "  opsrl scenarios list                the built-in scenarios\n"
+      "  opsrl faults list                   the fault catalogue, symptoms and remedies\n"};
+  app.set_version_flag("--version", "opsrl " OPSRL_VERSION);
+  app.require_subcommand(1);
+  opsrl::cli::add_simulate(app);
+  opsrl::cli::add_scenarios(app);
+  opsrl::cli::add_faults(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "opsrl: error: {}\n", e.what());
+    return 1;
+  }
+  return 0;
+}
