@@ -47,7 +47,7 @@ int main(int argc, char** argv) {
   const int n = 2'000'000;
   handles.reserve(n);
   const auto start = std::chrono::steady_clock::now();
-  for (int i = 0; i < n; ++i) handles.push_back(q.push((i * 7919) % 100000, Event{0, i, 0}));
+  for (int i = 0; i < n; ++i) handles.push_back(q.push((static_cast<SimTime>(i) * 7919) % 100000, Event{0, i, 0}));
   for (int i = 0; i < n; i += 2) q.cancel(handles[i]);
   while (q.pop()) {
   }

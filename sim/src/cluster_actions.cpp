@@ -80,8 +80,9 @@ ActionResult Cluster::apply(const Action& a) {
     if (timeline_on()) emit("action.refused", a.target, fmt::format("{}: {}", verb_info(a.verb).name, result.reason));
     return result;
   }
+  if (a.verb == Verb::kNoop) return result;  // nothing changes, nothing to recompute
   const VerbInfo& info = verb_info(a.verb);
-  if (a.verb != Verb::kNoop) {
+  {
     ++counters_.actions_taken;
     counters_.action_cost_usd += info.cost_usd;
     if (timeline_on()) emit("action", a.target, std::string(info.name));

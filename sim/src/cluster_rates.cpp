@@ -9,6 +9,7 @@
 #include <opsrl/sim/cluster.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 
 namespace opsrl::sim {
@@ -22,6 +23,74 @@ constexpr double kRetransmitS = 0.2;      // TCP retransmission time-out per los
 constexpr double kDiskFullError = 0.5;    // share of requests failing on writes when disk is full
 constexpr double kGcPressureStart = 0.85; // memory fraction of the limit where GC starts to bite
 constexpr double kGcSlowdown = 10.0;      // CPU per request grows by this per unit of memory above
+
+// A service's latency is a mixture over which of its fractional calls a request makes (a page
+// that checks out 10% of the time is bimodal), and one gamma fitted to the whole underestimates
+// the tail. Up to kMaxMixtureCalls fractional calls per service (the heaviest callees) become
+// branches of a mixture, each branch a gamma by its moments; the rest are folded into the
+// moments as before. A service without fractional calls keeps the single gamma.
+constexpr int kMaxMixtureCalls = 3;
+constexpr int kMaxBranches = 1 << kMaxMixtureCalls;
+// Relative tolerance of cbrt(latency) in the quantile search: 1e-5 there is 3e-5 in latency,
+// far below what telemetry noise or the approximation itself contribute.
+constexpr double kQuantileTolerance = 1e-5;
+
+struct FractionalCall {
+  double f;                // probability the call is made
+  queueing::Moments l;     // its latency as the caller sees it
+};
+
+// Under the Wilson-Hilferty approximation a gamma's tail is a normal tail in y = cbrt(x):
+// P(X > x) = Q(alpha * y - beta), so a mixture's quantile is a root in y of a sum of normal
+// tails, which safeguarded Newton finds in a few steps.
+struct CubeRootNormal {
+  double p, alpha, beta;
+};
+
+CubeRootNormal cube_root_normal(double p, const queueing::Moments& m) {
+  const double a = m.var / (9.0 * m.mean * m.mean);  // 1 / (9 k)
+  const double sa = std::sqrt(a);
+  return {p, 1.0 / (std::cbrt(m.mean) * sa), (1.0 - a) / sa};
+}
+
+double mixture_tail(const CubeRootNormal* c, int n, double x) {
+  const double y = std::cbrt(std::max(x, 0.0));
+  double t = 0;
+  for (int i = 0; i < n; ++i) t += c[i].p * 0.5 * std::erfc((c[i].alpha * y - c[i].beta) * 0.7071067811865476);
+  return t;
+}
+
+// Quantile at normal score z. It lies between the branches' own quantiles (the bracket).
+// `hint` holds the cube-root quantile found last time: rates change little between events, so
+// starting there usually converges in one or two Newton steps. It is updated.
+double mixture_quantile(const CubeRootNormal* c, int n, double z, double& hint) {
+  double lo = 1e300, hi = -1e300;
+  for (int i = 0; i < n; ++i) {
+    const double y = (z + c[i].beta) / c[i].alpha;
+    lo = std::min(lo, y);
+    hi = std::max(hi, y);
+  }
+  const double target = 0.5 * std::erfc(z * 0.7071067811865476);
+  double y = hint > lo && hint < hi ? hint : 0.5 * (lo + hi);
+  for (int it = 0; it < 40 && hi - lo > kQuantileTolerance * std::abs(hi); ++it) {
+    double tail = 0, slope = 0;  // mixture tail at y and its derivative (negative)
+    for (int i = 0; i < n; ++i) {
+      const double u = c[i].alpha * y - c[i].beta;
+      tail += c[i].p * 0.5 * std::erfc(u * 0.7071067811865476);
+      slope -= c[i].p * c[i].alpha * 0.3989422804014327 * std::exp(-0.5 * u * u);
+    }
+    const double f = tail - target;
+    if (f == 0) break;
+    (f > 0 ? lo : hi) = y;
+    double next = slope < 0 ? y - f / slope : 0.5 * (lo + hi);
+    if (!(next > lo && next < hi)) next = 0.5 * (lo + hi);
+    const bool done = std::abs(next - y) <= kQuantileTolerance * std::abs(next);
+    y = next;
+    if (done) break;
+  }
+  hint = y;
+  return y <= 0 ? 0.0 : y * y * y;
+}
 }  // namespace
 
 double Cluster::per_request_cpu(const ReplicaState& r) const {
@@ -226,6 +295,8 @@ void Cluster::recompute() {
     svc.utilisation = capacity > 0 ? svc.arrival / capacity : 1e9;
     const double degraded_share = on_degraded / n;
     double ok = 1.0 - svc.own_error;
+    std::array<FractionalCall, kMaxMixtureCalls> split{};
+    int num_split = 0;
     for (const CallSpec& call : spec.calls) {
       const ServiceState& callee = services_[call.target];
       const ServiceSpec& callee_spec = sc.services[call.target];
@@ -244,20 +315,62 @@ void Cluster::recompute() {
       const double f = 1.0 - (1.0 - degraded_share) * (1.0 - (callee_ready ? callee_degraded / callee_ready : 0.0));
       l.mean += kBaseNetDelayS + f * (net_delay_ms / 1000.0 + net_loss * kRetransmitS);
       const double c = call.calls_per_request;
-      const double frac = c - std::floor(c);
-      e2e.mean += c * l.mean;
-      e2e.var += c * l.var + frac * (1.0 - frac) * l.mean * l.mean;
+      const double whole = std::floor(c);
+      e2e.mean += whole * l.mean;  // calls always made
+      e2e.var += whole * l.var;
+      if (c > whole) {
+        FractionalCall x{c - whole, l};
+        if (num_split < kMaxMixtureCalls) {
+          split[num_split++] = x;
+        } else {
+          // Keep the heaviest callees as branches; fold the lightest into the moments.
+          auto lightest = std::min_element(split.begin(), split.end(), [](const FractionalCall& p, const FractionalCall& q) {
+            return p.l.mean < q.l.mean;
+          });
+          if (lightest->l.mean < x.l.mean) std::swap(*lightest, x);
+          e2e.mean += x.f * x.l.mean;
+          e2e.var += x.f * x.l.var + x.f * (1.0 - x.f) * x.l.mean * x.l.mean;
+        }
+      }
       const double call_fail = 1.0 - (1.0 - callee.call_error) * (1.0 - f * net_loss);
       ok *= std::pow(1.0 - std::min(call_fail, 1.0), c);
     }
+    // Branches: every combination of the split calls made or not (needs e2e without them).
+    std::array<CubeRootNormal, kMaxBranches> branches;
+    int num_branches = num_split > 0 && e2e.mean > 0 && e2e.var > 1e-12 * e2e.mean * e2e.mean ? 1 << num_split : 0;
+    for (int b = 0; b < num_branches; ++b) {
+      double p = 1.0;
+      queueing::Moments m = e2e;
+      for (int i = 0; i < num_split; ++i) {
+        if (b & (1 << i)) {
+          p *= split[i].f;
+          m += split[i].l;
+        } else {
+          p *= 1.0 - split[i].f;
+        }
+      }
+      branches[b] = cube_root_normal(p, m);
+    }
+    // The service's overall moments, which its callers use.
+    for (int i = 0; i < num_split; ++i) {
+      const FractionalCall& x = split[i];
+      e2e.mean += x.f * x.l.mean;
+      e2e.var += x.f * x.l.var + x.f * (1.0 - x.f) * x.l.mean * x.l.mean;
+    }
     svc.e2e = e2e;
     const double timeout_s = spec.timeout_ms / 1000.0;
-    const double timed_out = queueing::gamma_tail(e2e, timeout_s);
+    auto tail = [&](double x) {
+      return num_branches ? mixture_tail(branches.data(), num_branches, x) : queueing::gamma_tail(e2e, x);
+    };
+    auto quantile = [&](double z, double& hint) {
+      return num_branches ? mixture_quantile(branches.data(), num_branches, z, hint) : queueing::gamma_quantile(e2e, z);
+    };
+    const double timed_out = tail(timeout_s);
     svc.served_error = 1.0 - ok * (1.0 - timed_out);
     svc.call_error = 1.0 - (1.0 - svc.served_error) * (1.0 - svc.reject_frac);
-    svc.p50 = std::min(queueing::gamma_quantile(e2e, queueing::kZ50), timeout_s);
-    svc.p95 = std::min(queueing::gamma_quantile(e2e, queueing::kZ95), timeout_s);
-    svc.p99 = std::min(queueing::gamma_quantile(e2e, queueing::kZ99), timeout_s);
+    svc.p50 = std::min(quantile(queueing::kZ50, svc.quantile_hint[0]), timeout_s);
+    svc.p95 = std::min(quantile(queueing::kZ95, svc.quantile_hint[1]), timeout_s);
+    svc.p99 = std::min(quantile(queueing::kZ99, svc.quantile_hint[2]), timeout_s);
   }
 }
 

@@ -56,7 +56,7 @@ void Cluster::scrape() {
   t.time = now_;
   // Measurement noise: one draw per noisy value, always, so the stream never depends on state.
   const double sigma = options_.telemetry_noise ? sc.telemetry.noise : 0.0;
-  auto noisy = [&](double v) { return std::max(0.0, v * (1.0 + sigma * noise_rng_.normal())); };
+  auto noisy = [&](double v) { return std::max(0.0, v * (1.0 + sigma * noise_rng_.fast_normal())); };
 
   for (int n = 0; n < num_nodes(); ++n) {
     const NodeState& node = nodes_[n];

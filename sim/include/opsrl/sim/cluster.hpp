@@ -179,6 +179,7 @@ class Cluster {
     double own_error = 0;      // mean local error of its ready replicas
     double reject_frac = 0;    // fraction rejected by full queues or for lack of ready replicas
     double p50 = 0, p95 = 0, p99 = 0;  // s
+    double quantile_hint[3] = {0, 0, 0};  // last cube-root quantiles, to warm-start the search
     double cpu_util = 0, mem_util_max = 0;
     double utilisation = 0;    // arrival / capacity over ready replicas
   };

@@ -4,11 +4,12 @@
 //
 //   push(t, event) -> handle      pop() -> next live event      cancel(handle) -> bool
 //
-// Layout: a 4-ary min-heap of 16-byte entries {time, sequence << 24 | slot}. The sequence
-// number is unique and increasing, so comparing the packed key breaks ties by insertion
-// order. An event's payload lives in a slot; cancelling frees the slot at once and leaves
-// the heap entry behind, recognised as stale on pop because its sequence no longer matches
-// the slot's (lazy deletion keeps cancel O(1)).
+// Layout: a 4-ary min-heap of 16-byte keys (time << 64 | sequence << 24 | slot). The sequence
+// number is unique and increasing, so comparing keys breaks ties by insertion order. An
+// event's payload lives in a slot; cancelling frees the slot at once and leaves the heap entry
+// behind, recognised as stale on pop because its sequence no longer matches the slot's (lazy
+// deletion keeps cancel O(1)). A pop leaves a hole at the root that the next push fills, so
+// the common pop-then-push of a discrete-event loop costs one sift, not two.
 #include <cassert>
 #include <cstdint>
 #include <limits>
@@ -47,7 +48,9 @@ class EventQueue {
     slots_.reserve(n);
   }
 
+  // Schedules an event; time must be >= 0.
   EventHandle push(SimTime time, const Event& event) {
+    assert(time >= 0);
     std::uint32_t slot;
     if (!free_slots_.empty()) {
       slot = free_slots_.back();
@@ -59,8 +62,15 @@ class EventQueue {
     }
     const std::uint64_t seq = ++last_sequence_;
     slots_[slot] = {event, seq};
-    heap_.push_back({time, (seq << 24) | slot});
-    sift_up(heap_.size() - 1);
+    const Key key = (static_cast<Key>(time) << 64) | (seq << 24) | slot;
+    if (hole_at_root_) {
+      // A pop left the root empty: the new event takes its place (one sift instead of two).
+      hole_at_root_ = false;
+      sift_down(0, key);
+    } else {
+      heap_.push_back(key);
+      sift_up(heap_.size() - 1, key);
+    }
     ++live_;
     return {slot, seq};
   }
@@ -74,6 +84,7 @@ class EventQueue {
     release(h.slot);
     h = {};
     --live_;
+    ++stale_;
     return true;
   }
 
@@ -81,23 +92,23 @@ class EventQueue {
     return h.valid() && h.slot < slots_.size() && slots_[h.slot].sequence == h.sequence;
   }
 
-  bool empty() { return skip_stale(), heap_.empty(); }
+  bool empty() { return live_ == 0; }
   std::size_t size() const { return live_; }
 
   // Time of the next live event; requires !empty().
   SimTime next_time() {
-    skip_stale();
-    return heap_.front().time;
+    settle();
+    return static_cast<SimTime>(heap_.front() >> 64);
   }
 
   // Removes and returns the next live event, or nullopt when the queue is empty.
   std::optional<ScheduledEvent> pop() {
-    skip_stale();
-    if (heap_.empty()) return std::nullopt;
-    const Entry top = heap_.front();
-    remove_top();
-    const auto slot = static_cast<std::uint32_t>(top.key & 0xFFFFFF);
-    ScheduledEvent out{top.time, slots_[slot].event};
+    if (live_ == 0) return std::nullopt;
+    settle();
+    const Key top = heap_.front();
+    hole_at_root_ = true;  // filled by the next push, or removed by settle()
+    const auto slot = static_cast<std::uint32_t>(top & 0xFFFFFF);
+    ScheduledEvent out{static_cast<SimTime>(top >> 64), slots_[slot].event};
     release(slot);
     --live_;
     return out;
@@ -108,14 +119,14 @@ class EventQueue {
     slots_.clear();
     free_slots_.clear();
     live_ = 0;
+    stale_ = 0;
+    hole_at_root_ = false;
   }
 
  private:
-  struct Entry {
-    SimTime time;
-    std::uint64_t key;  // sequence << 24 | slot
-    bool operator<(const Entry& o) const { return time < o.time || (time == o.time && key < o.key); }
-  };
+  // (time << 64) | (sequence << 24) | slot: one unsigned comparison orders by time, then by
+  // insertion order.
+  __extension__ using Key = unsigned __int128;
   struct Slot {
     Event event;
     std::uint64_t sequence = 0;  // 0: free
@@ -126,54 +137,70 @@ class EventQueue {
     free_slots_.push_back(slot);
   }
 
-  void skip_stale() {
-    while (!heap_.empty()) {
-      const Entry& top = heap_.front();
-      const auto slot = static_cast<std::uint32_t>(top.key & 0xFFFFFF);
-      if (slots_[slot].sequence == (top.key >> 24)) return;
-      remove_top();
+  // Makes heap_.front() the next live event: fills a hole left by pop() and drops cancelled
+  // entries (only checked while some exist).
+  void settle() {
+    if (hole_at_root_) {
+      hole_at_root_ = false;
+      remove_root();
+    }
+    while (stale_ > 0 && !heap_.empty()) {
+      const Key top = heap_.front();
+      const auto slot = static_cast<std::uint32_t>(top & 0xFFFFFF);
+      if (slots_[slot].sequence == (static_cast<std::uint64_t>(top) >> 24)) return;
+      --stale_;
+      remove_root();
     }
   }
 
-  void remove_top() {
-    heap_.front() = heap_.back();
+  void remove_root() {
+    const Key last = heap_.back();
     heap_.pop_back();
-    if (!heap_.empty()) sift_down(0);
+    if (!heap_.empty()) sift_down(0, last);
   }
 
-  void sift_up(std::size_t i) {
-    const Entry e = heap_[i];
+  void sift_up(std::size_t i, Key key) {
     while (i > 0) {
       const std::size_t parent = (i - 1) / 4;
-      if (!(e < heap_[parent])) break;
+      if (!(key < heap_[parent])) break;
       heap_[i] = heap_[parent];
       i = parent;
     }
-    heap_[i] = e;
+    heap_[i] = key;
   }
 
-  void sift_down(std::size_t i) {
+  // Places key at position i or below: a 4-ary heap with branch-free selection of the
+  // smallest child, since the comparisons are unpredictable.
+  void sift_down(std::size_t i, Key key) {
     const std::size_t n = heap_.size();
-    const Entry e = heap_[i];
+    const Key* h = heap_.data();
     for (;;) {
-      const std::size_t first = 4 * i + 1;
-      if (first >= n) break;
-      std::size_t best = first;
-      const std::size_t last = first + 4 < n ? first + 4 : n;
-      for (std::size_t c = first + 1; c < last; ++c)
-        if (heap_[c] < heap_[best]) best = c;
-      if (!(heap_[best] < e)) break;
-      heap_[i] = heap_[best];
-      i = best;
+      const std::size_t c = 4 * i + 1;
+      std::size_t m;
+      if (c + 3 < n) {
+        const std::size_t m01 = h[c + 1] < h[c] ? c + 1 : c;
+        const std::size_t m23 = h[c + 3] < h[c + 2] ? c + 3 : c + 2;
+        m = h[m23] < h[m01] ? m23 : m01;
+      } else if (c < n) {
+        m = c;
+        for (std::size_t k = c + 1; k < n; ++k) m = h[k] < h[m] ? k : m;
+      } else {
+        break;
+      }
+      if (!(h[m] < key)) break;
+      heap_[i] = h[m];
+      i = m;
     }
-    heap_[i] = e;
+    heap_[i] = key;
   }
 
-  std::vector<Entry> heap_;
+  std::vector<Key> heap_;
   std::vector<Slot> slots_;
   std::vector<std::uint32_t> free_slots_;
   std::uint64_t last_sequence_ = 0;
   std::size_t live_ = 0;
+  std::size_t stale_ = 0;     // cancelled entries still in heap_
+  bool hole_at_root_ = false; // heap_[0] is a popped event awaiting replacement
 };
 
 }  // namespace opsrl::sim
