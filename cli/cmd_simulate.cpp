@@ -97,8 +97,9 @@ void run(const SimulateArgs& args) {
   const int random_faults = args.random_faults >= 0 ? args.random_faults : (args.inject.empty() ? 3 : 0);
   Rng rng(args.seed, Stream::kScenarioGen);
   for (int k = 0; k < random_faults; ++k) {
-    // Spread over the run, leaving its last fifth quiet so recoveries show.
-    const SimTime onset = duration * (k + 1) / (random_faults + 1) * 4 / 5 + from_seconds(rng.uniform(0, 300));
+    // Spread over the first four fifths of the run, so recoveries show in the last fifth.
+    const SimTime slot = duration * 4 / 5 / (random_faults + 1);
+    const SimTime onset = slot * (k + 1) + static_cast<SimTime>(rng.uniform(0, 0.5) * static_cast<double>(slot));
     faults.push_back(sample_fault(cluster, rng, onset));
   }
   for (const FaultSpec& f : faults) {

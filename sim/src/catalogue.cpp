@@ -1,5 +1,5 @@
 // The fault and action catalogues: names, root kinds, symptoms, remedies, delays and costs.
-// `opsrl faults list` and docs/faults.md are generated from these tables.
+// `opsrl faults list` prints these tables; docs/faults.md describes them (keep both in step).
 #include <array>
 
 #include <opsrl/sim/actions.hpp>

@@ -12,7 +12,6 @@
 namespace opsrl::sim {
 
 namespace {
-constexpr SimTime kEvictionTimeout = 5 * kMinute;  // Kubernetes' default pod eviction timeout
 constexpr SimTime kBackoffCap = 5 * kMinute;        // CrashLoopBackOff ceiling
 constexpr SimTime kBackoffReset = 10 * kMinute;     // running this long resets the back-off
 }  // namespace
@@ -117,7 +116,7 @@ void Cluster::handle(const ScheduledEvent& e) {
       break;
     case kFaultOnset: fault_onset(static_cast<int>(e.event.arg)); break;
     case kReplicaReady: become_ready(target); break;
-    case kReplicaOom: crash_replica(target, "oom_killed"); break;
+    case kReplicaOom: oom_kill(target); break;
     case kBackoffEnd: {
       ReplicaState& r = replicas_[target];
       if (r.phase != Phase::kBackoff) break;
@@ -305,7 +304,7 @@ bool Cluster::start_replica(int slot, int avoid_node) {
   queue_.cancel(r.phase_event);
   r.phase_event = schedule_handle(now_ + from_seconds(spec.startup_seconds * rng.uniform(0.9, 1.2)), kReplicaReady, slot);
   schedule_oom(slot);
-  emit("replica.starting", {EntityKind::kReplica, slot}, fmt::format("on {}", scenario_->nodes[node].name));
+  if (timeline_on()) emit("replica.starting", {EntityKind::kReplica, slot}, fmt::format("on {}", scenario_->nodes[node].name));
   return true;
 }
 
@@ -354,31 +353,27 @@ void Cluster::stop_replica(int slot, bool count_restart) {
 }
 
 void Cluster::restart_in_place(int slot) {
-  // Kubernetes restarts the container on the same node when it can; a node that became
-  // unschedulable sends it elsewhere.
+  // The scheduler places the restarted pod afresh (it often lands on the same node); a node
+  // that became unready or cordoned is avoided.
   ReplicaState& r = replicas_[slot];
   const int node = r.node;
   stop_replica(slot, /*count_restart=*/true);
   r.restart_times.push_back(now_);
   if (node >= 0 && nodes_[node].ready && !nodes_[node].cordoned) {
-    // Keep the node by avoiding nothing; place() prefers it only if it still fits, which it
-    // does since the slot's own requests were just released.
     start_replica(slot, -1);
   } else {
     start_replica(slot, node);
   }
 }
 
-void Cluster::crash_replica(int slot, std::string_view why) {
+void Cluster::oom_kill(int slot) {
   ReplicaState& r = replicas_[slot];
   if (r.phase == Phase::kEmpty || r.phase == Phase::kLost) return;
   if (r.ready_since >= 0 && now_ - r.ready_since >= kBackoffReset) r.recent_crashes = 0;
   ++r.recent_crashes;
-  if (why == "oom_killed") {
-    ++counters_.oom_kills;
-    r.last_oom = now_;
-  }
-  emit(why == "oom_killed" ? "replica.oom_killed" : "replica.crashed", {EntityKind::kReplica, slot});
+  ++counters_.oom_kills;
+  r.last_oom = now_;
+  emit("replica.oom_killed", {EntityKind::kReplica, slot});
   const int node = r.node;
   const bool bad = r.bad_version;
   stop_replica(slot, /*count_restart=*/true);
@@ -389,7 +384,7 @@ void Cluster::crash_replica(int slot, std::string_view why) {
   r.node = node;
   r.bad_version = bad;
   r.phase_event = schedule_handle(now_ + backoff, kBackoffEnd, slot);
-  emit("replica.crash_backoff", {EntityKind::kReplica, slot}, fmt::format("{}s", backoff / kSecond));
+  if (timeline_on()) emit("replica.crash_backoff", {EntityKind::kReplica, slot}, fmt::format("{}s", backoff / kSecond));
 }
 
 void Cluster::reconcile() {
@@ -408,13 +403,13 @@ void Cluster::reconcile() {
   }
 }
 
-void Cluster::begin_rollout(int service, bool to_bad_version) {
+void Cluster::begin_rollout(int service, bool to_bad_version, std::string_view what) {
   ServiceState& svc = services_[service];
   svc.bad_version = to_bad_version;
   svc.rolling = true;
   svc.rollout_next = 0;
   svc.last_rollout = now_;
-  emit("rollout.started", {EntityKind::kService, service}, to_bad_version ? "new version" : "previous version");
+  if (timeline_on()) emit("rollout.started", {EntityKind::kService, service}, std::string(what));
   schedule(now_, kRolloutStep, service);
 }
 

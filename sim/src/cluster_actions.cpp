@@ -91,9 +91,9 @@ ActionResult Cluster::apply(const Action& a) {
   switch (a.verb) {
     case Verb::kNoop: break;
     case Verb::kRestartReplica: restart_in_place(i); break;
-    case Verb::kRestartService: begin_rollout(i, services_[i].bad_version); break;
+    case Verb::kRestartService: begin_rollout(i, services_[i].bad_version, "restart"); break;
     case Verb::kKillProcess: schedule(now_ + info.delay, kKillDone, i); break;
-    case Verb::kRollback: begin_rollout(i, false); break;
+    case Verb::kRollback: begin_rollout(i, false, "previous version"); break;
     case Verb::kScaleOut: {
       ServiceState& svc = services_[i];
       ++svc.desired;

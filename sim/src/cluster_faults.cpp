@@ -11,6 +11,7 @@ namespace opsrl::sim {
 
 namespace {
 constexpr SimTime kNodeGracePeriod = 40 * kSecond;  // kube-controller-manager's node-monitor-grace-period
+constexpr SimTime kEvictionTimeout = 5 * kMinute;  // Kubernetes' default pod eviction timeout
 }  // namespace
 
 int Cluster::inject(const FaultSpec& fault) {
@@ -64,7 +65,7 @@ void Cluster::fault_onset(int id) {
       svc.bad_leak_gib_s = spec.memory_limit_gib * (1.0 - spec.memory_baseline) / (minutes * 60.0);
       svc.bad_error = 0;
       svc.bad_slowdown = 1.0;
-      begin_rollout(i, true);
+      begin_rollout(i, true, "new version");
       break;
     }
     case FaultType::kBadDeploy: {
@@ -74,7 +75,7 @@ void Cluster::fault_onset(int id) {
       svc.bad_error = mode != 1 ? 0.05 + 0.35 * sev : 0.005;
       svc.bad_slowdown = mode != 0 ? 1.8 + 3.0 * sev : 1.0;
       svc.bad_leak_gib_s = 0;
-      begin_rollout(i, true);
+      begin_rollout(i, true, "new version");
       break;
     }
     case FaultType::kNoisyNeighbour:
@@ -96,12 +97,13 @@ void Cluster::fault_onset(int id) {
       }
       schedule(now_ + kNodeGracePeriod, kNodeMarkedNotReady, i);
       queue_.cancel(node.evict_event);
-      node.evict_event = schedule_handle(now_ + 5 * kMinute, kEvictLost, i);
+      node.evict_event = schedule_handle(now_ + kEvictionTimeout, kEvictLost, i);
       break;
     }
     case FaultType::kTrafficSurge:
       services_[i].surge_factor = 1.5 + 1.0 * sev;
-      schedule(now_ + (f.spec.duration > 0 ? f.spec.duration : kHour), kSurgeEnd, i);
+      queue_.cancel(services_[i].surge_end);  // a new surge replaces a running one
+      services_[i].surge_end = schedule_handle(now_ + (f.spec.duration > 0 ? f.spec.duration : kHour), kSurgeEnd, i);
       break;
     case FaultType::kDependencyFailure:
       for (int k = 0; k < scenario_->services[i].max_replicas; ++k) {

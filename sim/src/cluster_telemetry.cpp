@@ -62,8 +62,8 @@ void Cluster::scrape() {
     const NodeState& node = nodes_[n];
     const NodeSpec& spec = sc.nodes[n];
     auto row = t.nodes.row(n);
-    row[kNodeCpuUtil] = node.ready ? std::min(1.0, noisy(node.cpu_used / spec.cpu_cores)) : 0.0;
-    row[kNodeMemUtil] = node.ready ? std::min(1.0, noisy(node.mem_used_gib / spec.memory_gib)) : 0.0;
+    row[kNodeCpuUtil] = node.ready ? std::min(1.0, noisy(node.cpu_used / spec.cpu_cores)) : noisy(0.0);
+    row[kNodeMemUtil] = node.ready ? std::min(1.0, noisy(node.mem_used_gib / spec.memory_gib)) : noisy(0.0);
     row[kNodeDiskUtil] = std::min(1.0, noisy(node.disk_used));
     row[kNodeNetDelayMs] = noisy(node.net_delay_ms + 0.5);
     row[kNodeNetLoss] = std::min(1.0, noisy(node.net_loss));

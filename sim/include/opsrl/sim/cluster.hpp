@@ -35,11 +35,11 @@ struct Counters {
   double requests_served = 0;     // answered successfully
   double requests_failed = 0;     // errors, time-outs, rejections, dropped on kill
   double requests_in_flight = 0;  // queued at entry replicas now
-  double replica_seconds = 0;     // replica-seconds provisioned (starting or running)
+  double replica_seconds = 0;     // replica-seconds provisioned (starting, running or in back-off)
   double replica_cost_usd = 0;    // sum of replica-hours * cost_per_replica_hour
   double node_cost_usd = 0;       // sum of node-hours * cost_per_hour (ready nodes)
   double action_cost_usd = 0;     // cost of the actions taken
-  double slo_violation_seconds = 0;  // scraped time with an entry service outside its SLO
+  double slo_violation_seconds = 0;  // time with an entry service outside its SLO (exact rates)
   std::int64_t actions_taken = 0;
   std::int64_t actions_refused = 0;
   std::int64_t oom_kills = 0;
@@ -84,7 +84,7 @@ class Cluster {
   const Counters& counters() const { return counters_; }
   bool any_fault_active() const;
 
-  // Called for every timeline entry; a run with no callback builds no strings.
+  // Called for every timeline entry; without a callback no detail text is formatted.
   void set_timeline(std::function<void(const TimelineEntry&)> fn) { timeline_ = std::move(fn); }
   // Called after every scrape, with the new telemetry.
   void set_scrape_hook(std::function<void(const Telemetry&)> fn) { scrape_hook_ = std::move(fn); }
@@ -162,6 +162,7 @@ class Cluster {
     int desired = 0;
     double external_rps = 0;   // external arrivals (entry services)
     double surge_factor = 1.0; // injected traffic surge multiplier
+    EventHandle surge_end;     // ends the injected surge
     bool bad_version = false;  // the current rollout target is faulty
     double bad_error = 0;      // error fraction of the faulty version
     double bad_slowdown = 1;   // CPU-per-request factor of the faulty version
@@ -204,13 +205,13 @@ class Cluster {
   // replicas
   bool start_replica(int slot, int avoid_node);  // place and start; false if nowhere fits
   void stop_replica(int slot, bool count_restart);
-  void crash_replica(int slot, std::string_view why);
+  void oom_kill(int slot);       // OOM kill, then CrashLoopBackOff
   void become_ready(int slot);
   void schedule_oom(int slot);
   int place(int slot, int avoid_node) const;     // scheduler: node index or -1
   void drop_backlog(int slot);
   void restart_in_place(int slot);
-  void begin_rollout(int service, bool to_bad_version);
+  void begin_rollout(int service, bool to_bad_version, std::string_view what);
   void rollout_step(int service);
 
   // faults

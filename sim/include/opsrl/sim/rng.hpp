@@ -17,7 +17,7 @@ enum class Stream : std::uint32_t {
   kScheduler = 5,
   kRequests = 6,   // per-request mode
   kScenarioGen = 7,
-  kReplica = 16,   // + replica index (leak rates, start-up jitter)
+  kReplica = 16,   // one stream per replica slot (index = slot): leak rates, start-up jitter
 };
 
 constexpr std::uint64_t splitmix64(std::uint64_t& x) {

@@ -37,7 +37,7 @@ struct CallSpec {
 
 struct ServiceSpec {
   std::string name;
-  std::string tier = "backend";   // "frontend", "backend", "cache" or "database" (shown in telemetry)
+  std::string tier = "backend";   // "frontend", "backend", "cache" or "database"
   double cpu_seconds_per_request = 0.010;  // mean CPU time one request needs (service demand)
   double cpu_request = 1.0;       // cores requested (and limited to) per replica
   double memory_request_gib = 0.5;
