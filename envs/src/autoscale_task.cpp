@@ -30,6 +30,7 @@ class AutoscaleTask final : public Env {
  private:
   autoscale::Columns cols_;
   autoscale::MaskLayout masks_;
+  std::vector<sim::Action> pending_;  // this step's allowed actions (reserved: no allocation per step)
 };
 
 // The scenario with the task's traffic overrides applied (the same pointer when there are none).
@@ -52,6 +53,7 @@ AutoscaleTask::AutoscaleTask(EnvConfigPtr config) : Env(std::move(config), "auto
   const int T = spec_.max_tokens;
   cols_ = autoscale::Columns{T};
   masks_ = autoscale::MaskLayout{T};
+  pending_.reserve(static_cast<std::size_t>(2 * T));
   std::vector<ActionHeadSpec> heads{
       {"delta", cols_.delta(0), T, autoscale::kNumDeltas, masks_.delta(0), T, ""},
       {"move", cols_.move(0), T, autoscale::kNumMoves, masks_.move(0), T, ""},
@@ -83,6 +85,7 @@ void AutoscaleTask::DoReset(sim::Rng& rng) {
 
 bool AutoscaleTask::DoStep(std::span<const std::int32_t> row, RewardComponents& reward) {
   const ActionValidity& ok = validity();
+  pending_.clear();  // allowed actions, applied together so that rates are recomputed once
   // Replica deltas, service by service; other tokens must keep.
   for (int t = 0; t < spec_.max_tokens; ++t) {
     const int d = row[cols_.delta(t)];
@@ -97,7 +100,7 @@ bool AutoscaleTask::DoStep(std::span<const std::int32_t> row, RewardComponents& 
       reject(reward, action);
       continue;
     }
-    apply(action, reward);
+    pending_.push_back(action);
   }
   // Moves, replica by replica (placement switch).
   for (int t = 0; t < spec_.max_tokens; ++t) {
@@ -115,8 +118,9 @@ bool AutoscaleTask::DoStep(std::span<const std::int32_t> row, RewardComponents& 
       reject(reward, action);
       continue;
     }
-    apply(action, reward);
+    pending_.push_back(action);
   }
+  apply(pending_, reward);
   advance(reward);
   if (!info_.episode.control) {
     const sim::FaultRecord& f = cluster().faults()[0];

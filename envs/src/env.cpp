@@ -130,7 +130,6 @@ void Env::reset(std::uint64_t seed, const ObservationView& out) {
   // Warm-up: H scrapes (at 0, 1, ..., H-1 intervals) fill the history window, so the first
   // observation already shows trends.
   tokenizer_->clear();
-  validity_->clear();
   const sim::SimTime interval = spec_.step_interval;
   for (int h = 0; h < spec_.history; ++h) {
     cluster_->run_until(h * interval);
@@ -196,7 +195,17 @@ void Env::advance(RewardComponents& reward) {
 }
 
 bool Env::apply(const sim::Action& action, RewardComponents& reward) {
-  sim::ActionResult result = cluster_->apply(action);
+  return account(action, cluster_->apply(action), reward);
+}
+
+void Env::apply(std::span<const sim::Action> actions, RewardComponents& reward) {
+  if (actions.empty()) return;
+  results_.resize(std::max(results_.size(), actions.size()));
+  cluster_->apply(actions, results_);
+  for (std::size_t i = 0; i < actions.size(); ++i) account(actions[i], std::move(results_[i]), reward);
+}
+
+bool Env::account(const sim::Action& action, sim::ActionResult result, RewardComponents& reward) {
   if (!result.accepted) {
     ++info_.action.refused;
     ++info_.episode.refused_actions;
@@ -210,7 +219,6 @@ bool Env::apply(const sim::Action& action, RewardComponents& reward) {
   ++info_.episode.actions;
   info_.episode.action_cost_usd += usd;
   if (action.verb == sim::Verb::kEscalate) ++info_.episode.escalations;
-  validity_->note_applied(action, cluster_->now());
   return true;
 }
 

@@ -32,14 +32,6 @@ ActionValidity::ActionValidity(const sim::Scenario& sc) : scenario_(&sc) {
   }
   class_fitting_nodes_.assign(class_requests_.size(), 0);
   class_fits_.assign(class_requests_.size() * static_cast<std::size_t>(N), 0);
-  cleaning_until_.assign(N, -1);
-}
-
-void ActionValidity::clear() { std::fill(cleaning_until_.begin(), cleaning_until_.end(), -1); }
-
-void ActionValidity::note_applied(const sim::Action& a, sim::SimTime now) {
-  // clean_disk: the node reports `cleaning` until the action's delay has passed.
-  if (a.verb == Verb::kCleanDisk) cleaning_until_[a.target.index] = now + sim::verb_info(Verb::kCleanDisk).delay;
 }
 
 void ActionValidity::update(const sim::Cluster& c) {
@@ -90,10 +82,8 @@ void ActionValidity::update(const sim::Cluster& c) {
   // Service verbs.
   for (int s = 0; s < S; ++s) {
     const sim::ServiceSpec& spec = sc.services[s];
-    // restart_service and rollback share one condition: no rollout in progress. The cluster
-    // does not expose it, so ask check() once per service (service names fit std::string's
-    // small buffer, so this does not allocate).
-    const bool idle = c.check({Verb::kRollback, {sim::EntityKind::kService, s}}).accepted;
+    // restart_service and rollback share one condition: no rollout in progress.
+    const bool idle = !c.rollout_in_progress(s);
     ok_[idx(Verb::kRestartService)][s] = idle;
     ok_[idx(Verb::kRollback)][s] = idle;
     const double desired = t.services(s, sim::kSvcDesiredReplicas);
@@ -108,12 +98,12 @@ void ActionValidity::update(const sim::Cluster& c) {
   // Node verbs.
   for (int n = 0; n < N; ++n) {
     ok_[idx(Verb::kDrainNode)][n] = t.nodes(n, sim::kNodeCordoned) < 0.5;  // "already drained"
-    ok_[idx(Verb::kCleanDisk)][n] = t.nodes(n, sim::kNodeReady) > 0.5 && now >= cleaning_until_[n];
+    ok_[idx(Verb::kCleanDisk)][n] = t.nodes(n, sim::kNodeReady) > 0.5 && !c.disk_cleaning(n);
   }
 
   // Verbs without a target.
   ok_[idx(Verb::kNoop)][0] = 1;
-  ok_[idx(Verb::kEscalate)][0] = c.check({Verb::kEscalate, {}}).accepted;  // cheap: no name formatted
+  ok_[idx(Verb::kEscalate)][0] = !c.escalation_pending();
 
   for (int v = 0; v < sim::kNumVerbs; ++v)
     any_[v] = std::any_of(ok_[v].begin(), ok_[v].end(), [](std::uint8_t b) { return b != 0; });

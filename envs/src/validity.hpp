@@ -21,9 +21,7 @@ class ActionValidity {
  public:
   explicit ActionValidity(const sim::Scenario& scenario);
 
-  void clear();  // start of an episode
   // Records an action the cluster accepted at `now` (for what it cannot tell us later).
-  void note_applied(const sim::Action& action, sim::SimTime now);
   // Recomputes every verb's valid targets for the cluster's current state and latest scrape.
   void update(const sim::Cluster& cluster);
 
@@ -51,7 +49,6 @@ class ActionValidity {
   std::vector<std::array<double, 2>> class_requests_;  // (classes) cores, GiB
   std::vector<int> class_fitting_nodes_;        // (classes) nodes with room for one more replica
   std::vector<std::uint8_t> class_fits_;        // (classes x nodes)
-  std::vector<sim::SimTime> cleaning_until_;    // (nodes)
 };
 
 }  // namespace opsrl::envs

@@ -257,8 +257,12 @@ int Cluster::place(int slot, int avoid_node) const {
   // run the same service (soft anti-affinity); ties go to the lower index.
   const Scenario& sc = *scenario_;
   const ServiceSpec& spec = sc.services[replicas_[slot].service];
-  std::vector<double> cpu(nodes_.size(), 0.0), mem(nodes_.size(), 0.0);
-  std::vector<int> same(nodes_.size(), 0);
+  std::vector<double>& cpu = place_cpu_;
+  std::vector<double>& mem = place_mem_;
+  std::vector<int>& same = place_same_;
+  cpu.assign(nodes_.size(), 0.0);
+  mem.assign(nodes_.size(), 0.0);
+  same.assign(nodes_.size(), 0);
   for (int r = 0; r < num_replica_slots(); ++r) {
     const ReplicaState& o = replicas_[r];
     if (o.phase == Phase::kEmpty || o.node < 0 || r == slot) continue;

@@ -21,59 +21,80 @@ ActionResult Cluster::check(const Action& a) const {
   if (a.target.index < 0 || a.target.index >= limit)
     return ActionResult::refused(fmt::format("{} index {} out of range [0, {})", entity_kind_name(a.target.kind),
                                              a.target.index, limit));
-  const std::string name = entity_name(a.target);
+  auto name = [&] { return entity_name(a.target); };  // only formatted for a refusal
   switch (a.verb) {
     case Verb::kRestartReplica:
     case Verb::kMigrateReplica: {
       const ReplicaState& r = replicas_[a.target.index];
-      if (r.phase == Phase::kEmpty) return ActionResult::refused(fmt::format("{}: no replica in this slot", name));
+      if (r.phase == Phase::kEmpty) return ActionResult::refused(fmt::format("{}: no replica in this slot", name()));
       if (a.verb == Verb::kMigrateReplica) {
         if (place(a.target.index, r.node) < 0)
-          return ActionResult::refused(fmt::format("{}: no other node has room for it", name));
+          return ActionResult::refused(fmt::format("{}: no other node has room for it", name()));
       }
       return ActionResult::ok();
     }
     case Verb::kKillProcess:
       if (replicas_[a.target.index].phase != Phase::kRunning)
-        return ActionResult::refused(fmt::format("{}: not running", name));
+        return ActionResult::refused(fmt::format("{}: not running", name()));
       return ActionResult::ok();
     case Verb::kRestartService:
     case Verb::kRollback:
       if (services_[a.target.index].rolling)
-        return ActionResult::refused(fmt::format("{}: a rollout is already in progress", name));
+        return ActionResult::refused(fmt::format("{}: a rollout is already in progress", name()));
       return ActionResult::ok();
     case Verb::kScaleOut: {
       const ServiceState& svc = services_[a.target.index];
       const ServiceSpec& spec = scenario_->services[a.target.index];
       if (svc.desired >= spec.max_replicas)
-        return ActionResult::refused(fmt::format("{}: already at max_replicas = {}", name, spec.max_replicas));
+        return ActionResult::refused(fmt::format("{}: already at max_replicas = {}", name(), spec.max_replicas));
       for (int k = 0; k < spec.max_replicas; ++k)
         if (replicas_[svc.first_slot + k].phase == Phase::kEmpty) {
           if (place(svc.first_slot + k, -1) < 0)
-            return ActionResult::refused(fmt::format("{}: no node has {} free cores and {} GiB", name,
+            return ActionResult::refused(fmt::format("{}: no node has {} free cores and {} GiB", name(),
                                                      spec.cpu_request, spec.memory_request_gib));
           return ActionResult::ok();
         }
-      return ActionResult::refused(fmt::format("{}: every replica slot is in use", name));
+      return ActionResult::refused(fmt::format("{}: every replica slot is in use", name()));
     }
     case Verb::kScaleIn: {
       const ServiceSpec& spec = scenario_->services[a.target.index];
       if (services_[a.target.index].desired <= spec.min_replicas)
-        return ActionResult::refused(fmt::format("{}: already at min_replicas = {}", name, spec.min_replicas));
+        return ActionResult::refused(fmt::format("{}: already at min_replicas = {}", name(), spec.min_replicas));
       return ActionResult::ok();
     }
     case Verb::kDrainNode:
-      if (nodes_[a.target.index].cordoned) return ActionResult::refused(fmt::format("{}: already drained", name));
+      if (nodes_[a.target.index].cordoned) return ActionResult::refused(fmt::format("{}: already drained", name()));
       return ActionResult::ok();
     case Verb::kCleanDisk:
-      if (!nodes_[a.target.index].ready) return ActionResult::refused(fmt::format("{}: node is not ready", name));
-      if (nodes_[a.target.index].cleaning) return ActionResult::refused(fmt::format("{}: already cleaning", name));
+      if (!nodes_[a.target.index].ready) return ActionResult::refused(fmt::format("{}: node is not ready", name()));
+      if (nodes_[a.target.index].cleaning) return ActionResult::refused(fmt::format("{}: already cleaning", name()));
       return ActionResult::ok();
     default: return ActionResult::ok();
   }
 }
 
 ActionResult Cluster::apply(const Action& a) {
+  ActionResult result = apply_without_recompute(a);
+  if (result.accepted && a.verb != Verb::kNoop) {
+    recompute();
+    update_fault_status();
+  }
+  return result;
+}
+
+void Cluster::apply(std::span<const Action> actions, std::span<ActionResult> results) {
+  bool changed = false;
+  for (std::size_t i = 0; i < actions.size(); ++i) {
+    results[i] = apply_without_recompute(actions[i]);
+    changed |= results[i].accepted && actions[i].verb != Verb::kNoop;
+  }
+  if (changed) {
+    recompute();
+    update_fault_status();
+  }
+}
+
+ActionResult Cluster::apply_without_recompute(const Action& a) {
   ActionResult result = check(a);
   if (!result.accepted) {
     ++counters_.actions_refused;
@@ -139,8 +160,6 @@ ActionResult Cluster::apply(const Action& a) {
       break;
     case Verb::kCount: break;
   }
-  recompute();
-  update_fault_status();
   return result;
 }
 

@@ -29,8 +29,6 @@ constexpr double kGcSlowdown = 10.0;      // CPU per request grows by this per u
 // the tail. Up to kMaxMixtureCalls fractional calls per service (the heaviest callees) become
 // branches of a mixture, each branch a gamma by its moments; the rest are folded into the
 // moments as before. A service without fractional calls keeps the single gamma.
-constexpr int kMaxMixtureCalls = 3;
-constexpr int kMaxBranches = 1 << kMaxMixtureCalls;
 // Relative tolerance of cbrt(latency) in the quantile search: 1e-5 there is 3e-5 in latency,
 // far below what telemetry noise or the approximation itself contribute.
 constexpr double kQuantileTolerance = 1e-5;
@@ -43,41 +41,50 @@ struct FractionalCall {
 // Under the Wilson-Hilferty approximation a gamma's tail is a normal tail in y = cbrt(x):
 // P(X > x) = Q(alpha * y - beta), so a mixture's quantile is a root in y of a sum of normal
 // tails, which safeguarded Newton finds in a few steps.
-struct CubeRootNormal {
-  double p, alpha, beta;
-};
-
-CubeRootNormal cube_root_normal(double p, const queueing::Moments& m) {
+queueing::CubeRootNormal cube_root_normal(double p, const queueing::Moments& m) {
   const double a = m.var / (9.0 * m.mean * m.mean);  // 1 / (9 k)
   const double sa = std::sqrt(a);
   return {p, 1.0 / (std::cbrt(m.mean) * sa), (1.0 - a) / sa};
 }
 
-double mixture_tail(const CubeRootNormal* c, int n, double x) {
+// Normal upper tail Q(u) and density phi(u) from one exp: Abramowitz & Stegun 7.1.26 for erfc
+// (absolute error below 1.5e-7, far inside the quantile tolerance).
+struct TailAndDensity {
+  double tail, density;
+};
+TailAndDensity normal_tail(double u) {
+  const double x = std::abs(u) * 0.7071067811865476;
+  const double t = 1.0 / (1.0 + 0.3275911 * x);
+  const double e = std::exp(-x * x);
+  const double erfc = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429)))) * e;
+  return {u >= 0 ? 0.5 * erfc : 1.0 - 0.5 * erfc, 0.3989422804014327 * e};
+}
+
+double mixture_tail(const queueing::CubeRootNormal* c, int n, double x) {
   const double y = std::cbrt(std::max(x, 0.0));
   double t = 0;
-  for (int i = 0; i < n; ++i) t += c[i].p * 0.5 * std::erfc((c[i].alpha * y - c[i].beta) * 0.7071067811865476);
+  for (int i = 0; i < n; ++i) t += c[i].p * normal_tail(c[i].alpha * y - c[i].beta).tail;
   return t;
 }
 
-// Quantile at normal score z. It lies between the branches' own quantiles (the bracket).
-// `hint` holds the cube-root quantile found last time: rates change little between events, so
-// starting there usually converges in one or two Newton steps. It is updated.
-double mixture_quantile(const CubeRootNormal* c, int n, double z, double& hint) {
+// Quantile where the upper tail equals `target` (the normal tail at score z). It lies between
+// the branches' own quantiles (the bracket). `hint` holds the cube-root quantile found last
+// time: rates change little between events, so starting there usually converges in one or two
+// Newton steps. It is updated.
+double mixture_quantile(const queueing::CubeRootNormal* c, int n, double z, double target, double& hint) {
   double lo = 1e300, hi = -1e300;
   for (int i = 0; i < n; ++i) {
     const double y = (z + c[i].beta) / c[i].alpha;
     lo = std::min(lo, y);
     hi = std::max(hi, y);
   }
-  const double target = 0.5 * std::erfc(z * 0.7071067811865476);
   double y = hint > lo && hint < hi ? hint : 0.5 * (lo + hi);
   for (int it = 0; it < 40 && hi - lo > kQuantileTolerance * std::abs(hi); ++it) {
     double tail = 0, slope = 0;  // mixture tail at y and its derivative (negative)
     for (int i = 0; i < n; ++i) {
-      const double u = c[i].alpha * y - c[i].beta;
-      tail += c[i].p * 0.5 * std::erfc(u * 0.7071067811865476);
-      slope -= c[i].p * c[i].alpha * 0.3989422804014327 * std::exp(-0.5 * u * u);
+      const TailAndDensity q = normal_tail(c[i].alpha * y - c[i].beta);
+      tail += c[i].p * q.tail;
+      slope -= c[i].p * c[i].alpha * q.density;
     }
     const double f = tail - target;
     if (f == 0) break;
@@ -336,8 +343,8 @@ void Cluster::recompute() {
       ok *= std::pow(1.0 - std::min(call_fail, 1.0), c);
     }
     // Branches: every combination of the split calls made or not (needs e2e without them).
-    std::array<CubeRootNormal, kMaxBranches> branches;
-    int num_branches = num_split > 0 && e2e.mean > 0 && e2e.var > 1e-12 * e2e.mean * e2e.mean ? 1 << num_split : 0;
+    auto& branches = svc.branches;
+    const int num_branches = num_split > 0 && e2e.mean > 0 && e2e.var > 1e-12 * e2e.mean * e2e.mean ? 1 << num_split : 0;
     for (int b = 0; b < num_branches; ++b) {
       double p = 1.0;
       queueing::Moments m = e2e;
@@ -358,20 +365,31 @@ void Cluster::recompute() {
       e2e.var += x.f * x.l.var + x.f * (1.0 - x.f) * x.l.mean * x.l.mean;
     }
     svc.e2e = e2e;
+    svc.num_branches = num_branches;
     const double timeout_s = spec.timeout_ms / 1000.0;
-    auto tail = [&](double x) {
-      return num_branches ? mixture_tail(branches.data(), num_branches, x) : queueing::gamma_tail(e2e, x);
-    };
-    auto quantile = [&](double z, double& hint) {
-      return num_branches ? mixture_quantile(branches.data(), num_branches, z, hint) : queueing::gamma_quantile(e2e, z);
-    };
-    const double timed_out = tail(timeout_s);
+    const double timed_out =
+        num_branches ? mixture_tail(branches.data(), num_branches, timeout_s) : queueing::gamma_tail(e2e, timeout_s);
     svc.served_error = 1.0 - ok * (1.0 - timed_out);
     svc.call_error = 1.0 - (1.0 - svc.served_error) * (1.0 - svc.reject_frac);
-    svc.p50 = std::min(quantile(queueing::kZ50, svc.quantile_hint[0]), timeout_s);
-    svc.p95 = std::min(quantile(queueing::kZ95, svc.quantile_hint[1]), timeout_s);
-    svc.p99 = std::min(quantile(queueing::kZ99, svc.quantile_hint[2]), timeout_s);
+    // The SLO (checked continuously) needs the entry services' p99 now; the other percentiles
+    // are read only by a scrape, which computes them then.
+    if (spec.traffic_share > 0) update_percentiles(s, /*all=*/false);
   }
+}
+
+void Cluster::update_percentiles(int s, bool all) {
+  ServiceState& svc = services_[s];
+  if (svc.ready == 0) return;  // recompute() set the fail-fast values
+  const double timeout_s = scenario_->services[s].timeout_ms / 1000.0;
+  auto quantile = [&](double z, double target, double& hint) {
+    const double q = svc.num_branches ? mixture_quantile(svc.branches.data(), svc.num_branches, z, target, hint)
+                                      : queueing::gamma_quantile(svc.e2e, z);
+    return std::min(q, timeout_s);
+  };
+  svc.p99 = quantile(queueing::kZ99, 0.01, svc.quantile_hint[2]);
+  if (!all) return;
+  svc.p50 = quantile(queueing::kZ50, 0.5, svc.quantile_hint[0]);
+  svc.p95 = quantile(queueing::kZ95, 0.05, svc.quantile_hint[1]);
 }
 
 }  // namespace opsrl::sim

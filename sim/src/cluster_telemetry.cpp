@@ -72,6 +72,7 @@ void Cluster::scrape() {
     row[kNodeReplicas] = node.replicas;
   }
   for (int s = 0; s < num_services(); ++s) {
+    update_percentiles(s, /*all=*/true);
     const ServiceState& svc = services_[s];
     auto row = t.services.row(s);
     row[kSvcRequestRate] = noisy(svc.arrival);

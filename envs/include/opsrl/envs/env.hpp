@@ -92,6 +92,8 @@ class Env {
   // mask was computed: an earlier action of the same step, or an event at the scrape's very
   // instant) is counted with its reason, not penalised. Returns whether it was accepted.
   bool apply(const sim::Action& action, RewardComponents& reward);
+  // Same for several actions at one instant; the cluster recomputes its rates once.
+  void apply(std::span<const sim::Action> actions, RewardComponents& reward);
   // Records an action (or claim) the mask forbids: penalty, count and reason; not applied.
   void reject(RewardComponents& reward, std::string_view reason);
   // Same, with Cluster::check's reason for a remediation.
@@ -114,6 +116,7 @@ class Env {
 
  private:
   void start_cluster(sim::Rng& rng);
+  bool account(const sim::Action& action, sim::ActionResult result, RewardComponents& reward);
   void write_observation(const ObservationView& out);
   void check_view(const ObservationView& out) const;
 
@@ -124,6 +127,7 @@ class Env {
   int day_hour_ = -1;              // which time-of-day variant the cluster runs
   sim::SimTime start_ = 0;
   std::uint64_t seed_ = 0;
+  std::vector<sim::ActionResult> results_;  // scratch for batched actions
   bool started_ = false;
   bool over_ = false;
   double last_slo_seconds_ = 0, last_replica_cost_ = 0, last_replica_seconds_ = 0;

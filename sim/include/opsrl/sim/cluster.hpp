@@ -11,8 +11,10 @@
 //
 // Determinism: the run is a pure function of (scenario, seed, injected faults, actions and
 // their times); each component draws from its own random stream.
+#include <array>
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -58,6 +60,11 @@ struct ClusterOptions {
   bool telemetry_noise = true;  // false: exact values (validation and tests)
 };
 
+// Fractional calls of a service that become branches of its latency mixture (the heaviest);
+// any more are folded into the moments.
+inline constexpr int kMaxMixtureCalls = 3;
+inline constexpr int kMaxLatencyBranches = 1 << kMaxMixtureCalls;
+
 class Cluster {
  public:
   Cluster(ScenarioPtr scenario, std::uint64_t seed, ClusterOptions options = {});
@@ -73,6 +80,9 @@ class Cluster {
   int inject(const FaultSpec& fault);
   // Applies an action now. Refused actions change nothing but the refusal counter.
   ActionResult apply(const Action& action);
+  // Applies several actions at the same instant, in order (each checked against the state the
+  // previous ones left), recomputing rates once at the end. results.size() >= actions.size().
+  void apply(std::span<const Action> actions, std::span<ActionResult> results);
   // Whether apply(action) would be accepted now, and if not why.
   ActionResult check(const Action& action) const;
 
@@ -96,6 +106,9 @@ class Cluster {
   int replica_offset(int service) const { return services_[service].first_slot; }
   int replica_service(int slot) const { return replicas_[slot].service; }
   bool replica_running(int slot) const { return replicas_[slot].phase == Phase::kRunning; }
+  bool rollout_in_progress(int service) const { return services_[service].rolling; }
+  bool escalation_pending() const { return escalated_; }
+  bool disk_cleaning(int node) const { return nodes_[node].cleaning; }
   std::string entity_name(EntityRef e) const;  // "node-3", "cart", "cart-1"
   // Finds "node-3", "cart" or "cart-1" (slot 1 of cart); kind kNone if nothing matches.
   EntityRef find_entity(std::string_view name) const;
@@ -181,6 +194,10 @@ class Cluster {
     double reject_frac = 0;    // fraction rejected by full queues or for lack of ready replicas
     double p50 = 0, p95 = 0, p99 = 0;  // s
     double quantile_hint[3] = {0, 0, 0};  // last cube-root quantiles, to warm-start the search
+    // Latency as a mixture over which fractional calls a request makes (see cluster_rates.cpp);
+    // num_branches == 0: one gamma with moments e2e.
+    std::array<queueing::CubeRootNormal, kMaxLatencyBranches> branches{};
+    int num_branches = 0;
     double cpu_util = 0, mem_util_max = 0;
     double utilisation = 0;    // arrival / capacity over ready replicas
   };
@@ -234,8 +251,12 @@ class Cluster {
   std::vector<ServiceState> services_;
   std::vector<ReplicaState> replicas_;
   double per_request_cpu(const ReplicaState& r) const;
+  void update_percentiles(int service, bool all);  // p99 only, or p50/p95/p99
+  ActionResult apply_without_recompute(const Action& action);
   bool routable(const ReplicaState& r) const;  // the load balancer sends it traffic
   std::vector<int> node_members_start_, node_members_, node_fill_;  // replicas grouped by node
+  mutable std::vector<double> place_cpu_, place_mem_;  // scheduler scratch (no allocation per call)
+  mutable std::vector<int> place_same_;
   std::vector<int> topo_;       // services, callers before callees
   std::vector<FaultRecord> faults_;
   Telemetry telemetry_;

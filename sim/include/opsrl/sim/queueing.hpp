@@ -18,6 +18,12 @@ inline constexpr double kZ50 = 0.0;
 inline constexpr double kZ95 = 1.6448536269514722;
 inline constexpr double kZ99 = 2.3263478740408408;
 
+// One branch of a latency mixture in Wilson-Hilferty form: weight p, and P(X > x) =
+// Q(alpha * cbrt(x) - beta) with Q the standard normal upper tail.
+struct CubeRootNormal {
+  double p = 0, alpha = 0, beta = 0;
+};
+
 // Mean and variance of a latency distribution.
 struct Moments {
   double mean = 0.0;
