@@ -6,4 +6,5 @@ namespace opsrl::cli {
 void add_simulate(CLI::App& app);
 void add_scenarios(CLI::App& app);
 void add_faults(CLI::App& app);
+void add_eval(CLI::App& app);
 }  // namespace opsrl::cli

@@ -65,6 +65,10 @@ void Cluster::reset(std::uint64_t seed) {
       replicas_[slot].slot_in_service = k;
     }
   }
+  // Each service was last deployed some time before the run (1 to 14 days), so that a deploy
+  // during the run stands out in the deploy age instead of every age being the cluster's.
+  Rng history(seed, Stream::kHistory);
+  for (ServiceState& svc : services_) svc.last_rollout = -from_seconds(history.uniform(1, 14) * 86400.0);
   // Initial replicas are already running at time 0 (a warm cluster).
   for (int s = 0; s < num_services(); ++s) {
     for (int k = 0; k < sc.services[s].replicas; ++k) {

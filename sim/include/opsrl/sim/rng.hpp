@@ -17,6 +17,8 @@ enum class Stream : std::uint32_t {
   kScheduler = 5,
   kRequests = 6,   // per-request mode
   kScenarioGen = 7,
+  kHistory = 8,    // the cluster's past before time 0 (when each service was last deployed)
+  kPolicy = 9,     // stochastic baseline policies
   kReplica = 16,   // one stream per replica slot (index = slot): leak rates, start-up jitter
 };
 

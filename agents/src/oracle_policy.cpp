@@ -1,0 +1,186 @@
+// `oracle`: reads the simulator's ground truth (the faults, their types and roots) and applies
+// the best remedy as soon as a fault starts, with the right diagnosis claim: an upper bound for
+// the incident task. On control episodes and before any onset it does nothing. On autoscale it
+// keeps each service at the replicas its true arrival rate needs for the target utilisation.
+//
+//   fault                               remedy (first one the mask allows)
+//   runaway_process                     kill_process the root replica, else restart_replica it
+//   memory_leak, bad_deploy             rollback the root service (waits for the faulty rollout to finish)
+//   noisy_neighbour, node_failure,
+//   network_degradation                 drain_node the root node
+//   traffic_surge                       scale_out the service whose utilisation at the current
+//                                       replicas is highest, while some is above the target
+//   dependency_failure                  restart_service the root service
+//   disk_full                           clean_disk the root node
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include <opsrl/envs/actions.hpp>
+#include <opsrl/agents/baselines.hpp>
+#include <opsrl/agents/per_env_policy.hpp>
+
+#include "runbook.hpp"
+
+namespace opsrl::agents {
+namespace {
+
+using envs::TaskId;
+using sim::FaultType;
+using sim::Verb;
+
+struct OracleState {
+  int step = 0;
+  bool claimed = false;
+  detail::RecentActions recent;
+};
+
+class OraclePolicy final : public PerEnvPolicy<OracleState> {
+ public:
+  explicit OraclePolicy(OracleOptions o) : o_(o) {
+    if (!(o_.target_utilisation > 0 && o_.target_utilisation < 1))
+      throw std::invalid_argument(fmt::format("oracle: target_utilisation must be in (0, 1), got {}", o_.target_utilisation));
+    if (!(o_.surge_utilisation > 0 && o_.surge_utilisation < 0.85))
+      throw std::invalid_argument(fmt::format("oracle: surge_utilisation must be in (0, 0.85), got {}", o_.surge_utilisation));
+    if (!(o_.scale_in_margin >= 1))
+      throw std::invalid_argument(fmt::format("oracle: scale_in_margin must be >= 1, got {}", o_.scale_in_margin));
+  }
+
+  std::string_view name() const override { return "oracle"; }
+  std::string unsupported_reason(TaskId) const override { return {}; }
+
+ protected:
+  void decide(const envs::VecEnv& vec, int env, OracleState& s, std::span<std::int32_t> row) override {
+    if (vec.spec(env).task_id == TaskId::kIncident) incident(vec, env, s, row);
+    else autoscale(vec, env, row);
+    ++s.step;
+  }
+
+ private:
+  void incident(const envs::VecEnv& vec, int env, OracleState& s, std::span<std::int32_t> row) const;
+  void autoscale(const envs::VecEnv& vec, int env, std::span<std::int32_t> row) const;
+  // The service to scale out for a surge: the highest utilisation at its desired replicas, if
+  // above surge_utilisation and scale_out is allowed; -1 if none.
+  int surge_service(const envs::Env& e, const detail::IncidentMask& m) const;
+
+  OracleOptions o_;
+};
+
+int OraclePolicy::surge_service(const envs::Env& e, const detail::IncidentMask& m) const {
+  const sim::Cluster& c = e.cluster();
+  const sim::Telemetry& tm = c.telemetry();
+  int best = -1;
+  double best_util = o_.surge_utilisation;
+  for (int svc = 0; svc < c.num_services(); ++svc) {
+    const sim::ServiceSpec& spec = c.scenario().services[static_cast<std::size_t>(svc)];
+    const double desired = std::max(1.0, tm.services(svc, sim::kSvcDesiredReplicas));
+    const double util = tm.services(svc, sim::kSvcRequestRate) * spec.cpu_seconds_per_request / (desired * spec.cpu_request);
+    if (util > best_util && m.remedy(Verb::kScaleOut, e.tokens().service_token(svc))) {
+      best = svc;
+      best_util = util;
+    }
+  }
+  return best;
+}
+
+void OraclePolicy::incident(const envs::VecEnv& vec, int env, OracleState& s, std::span<std::int32_t> row) const {
+  const envs::Env& e = vec.env(env);
+  const sim::Cluster& c = e.cluster();
+  const envs::TokenLayout& L = e.tokens();
+  const detail::IncidentMask m{mask(vec, env), envs::incident::MaskLayout{vec.spec(env).max_tokens}};
+  const sim::SimTime now = c.now();
+  envs::incident::Action a;
+
+  // The faults that have started, earliest onset first (injection order breaks ties).
+  const std::vector<sim::FaultRecord>& faults = c.faults();
+  std::array<int, envs::kMaxFaults> order{};
+  int started = 0;
+  for (int k = 0; k < static_cast<int>(faults.size()) && started < envs::kMaxFaults; ++k)
+    if (faults[static_cast<std::size_t>(k)].spec.onset <= now) order[static_cast<std::size_t>(started++)] = k;
+  std::stable_sort(order.begin(), order.begin() + started,
+                   [&](int x, int y) { return faults[static_cast<std::size_t>(x)].spec.onset < faults[static_cast<std::size_t>(y)].spec.onset; });
+  if (started == 0) return;  // control episode, or before the onset: nothing is wrong yet
+
+  if (!s.claimed) {
+    // The earliest fault still active (else the earliest): right type, right root.
+    int pick = order[0];
+    for (int k = 0; k < started; ++k)
+      if (faults[static_cast<std::size_t>(order[static_cast<std::size_t>(k)])].active) {
+        pick = order[static_cast<std::size_t>(k)];
+        break;
+      }
+    const sim::FaultSpec& f = faults[static_cast<std::size_t>(pick)].spec;
+    const int type = envs::incident::diag_type_of(f.type);
+    const int token = L.token_of(f.root);
+    if (m.claim(type, token)) {
+      a.diag_type = type;
+      a.diag_target = token;
+      s.claimed = true;
+    }
+  }
+
+  auto fresh = [&](Verb v, int token) { return m.remedy(v, token) && !s.recent.within(v, token, s.step, o_.repeat_steps); };
+  for (int k = 0; k < started && a.verb == Verb::kNoop; ++k) {
+    const sim::FaultRecord& f = faults[static_cast<std::size_t>(order[static_cast<std::size_t>(k)])];
+    if (!f.active) continue;
+    const int root = L.token_of(f.spec.root);
+    auto choose = [&](Verb v, int token) {
+      if (a.verb != Verb::kNoop || !fresh(v, token)) return;
+      a.verb = v;
+      a.target = token;
+    };
+    switch (f.spec.type) {
+      case FaultType::kRunawayProcess:
+        choose(Verb::kKillProcess, root);
+        choose(Verb::kRestartReplica, root);
+        break;
+      case FaultType::kMemoryLeak:
+      case FaultType::kBadDeploy: choose(Verb::kRollback, root); break;
+      case FaultType::kNoisyNeighbour:
+      case FaultType::kNodeFailure:
+      case FaultType::kNetworkDegradation: choose(Verb::kDrainNode, root); break;
+      case FaultType::kTrafficSurge:
+        if (const int svc = surge_service(e, m); svc >= 0) {
+          a.verb = Verb::kScaleOut;
+          a.target = L.service_token(svc);
+        }
+        break;
+      case FaultType::kDependencyFailure: choose(Verb::kRestartService, root); break;
+      case FaultType::kDiskFull: choose(Verb::kCleanDisk, root); break;
+      case FaultType::kCount: break;
+    }
+  }
+  if (a.verb != Verb::kNoop) s.recent.note(a.verb, a.target, s.step);
+  a.write(row);
+}
+
+void OraclePolicy::autoscale(const envs::VecEnv& vec, int env, std::span<std::int32_t> row) const {
+  const envs::Env& e = vec.env(env);
+  const sim::Telemetry& tm = e.cluster().telemetry();
+  const sim::Scenario& sc = e.cluster().scenario();
+  const envs::TokenLayout& L = e.tokens();
+  const std::uint8_t* m = mask(vec, env);
+  const envs::autoscale::MaskLayout ml{vec.spec(env).max_tokens};
+  const envs::autoscale::Columns cols{vec.spec(env).max_tokens};
+  for (int svc = 0; svc < L.num_services; ++svc) {
+    const sim::ServiceSpec& spec = sc.services[static_cast<std::size_t>(svc)];
+    const double rate = tm.services(svc, sim::kSvcRequestRate);
+    const int desired = static_cast<int>(tm.services(svc, sim::kSvcDesiredReplicas));
+    int delta = envs::autoscale::kKeep;
+    if (desired < detail::replicas_for(spec, rate, o_.target_utilisation)) delta = envs::autoscale::kScaleOut;
+    else if (desired > detail::replicas_for(spec, rate * o_.scale_in_margin, o_.target_utilisation)) delta = envs::autoscale::kScaleIn;
+    const int token = L.service_token(svc);
+    if (delta != envs::autoscale::kKeep && m[ml.delta(token) + delta]) row[static_cast<std::size_t>(cols.delta(token))] = delta;
+  }
+}
+
+}  // namespace
+
+std::unique_ptr<Policy> make_oracle_policy(OracleOptions oracle) { return std::make_unique<OraclePolicy>(oracle); }
+
+}  // namespace opsrl::agents
+
+OPSRL_REGISTER_POLICY(oracle,
+                      "reads the ground truth: best remedy and right claim at once; utilisation 0.6 on autoscale",
+                      [](const opsrl::agents::PolicyOptions&) { return opsrl::agents::make_oracle_policy(); });
