@@ -7,4 +7,5 @@ void add_simulate(CLI::App& app);
 void add_scenarios(CLI::App& app);
 void add_faults(CLI::App& app);
 void add_eval(CLI::App& app);
+void add_train(CLI::App& app);
 }  // namespace opsrl::cli

@@ -14,13 +14,15 @@ int main(int argc, char** argv) {
       "  opsrl scenarios list                the built-in scenarios\n"
       "  opsrl faults list                   the fault catalogue, symptoms and remedies\n"
       "  opsrl eval --policy threshold,oracle --task incident --episodes 200\n"
-      "                                      evaluate baseline policies on held-out episodes\n"};
+      "                                      evaluate baseline policies on held-out episodes\n"
+      "  opsrl train                         train the transformer policy with PPO (docs/training.md)\n"};
   app.set_version_flag("--version", "opsrl " OPSRL_VERSION);
   app.require_subcommand(1);
   opsrl::cli::add_simulate(app);
   opsrl::cli::add_scenarios(app);
   opsrl::cli::add_faults(app);
   opsrl::cli::add_eval(app);
+  opsrl::cli::add_train(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

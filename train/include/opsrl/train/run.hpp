@@ -1,0 +1,60 @@
+#pragma once
+// A whole training run in a run directory: what `opsrl train` does. (No LibTorch header here.)
+//
+//   RUN_DIR/config.toml                 the resolved configuration (re-loadable)
+//   RUN_DIR/metrics.csv                 one row per update (docs/training.md lists the columns)
+//   RUN_DIR/eval.csv                    periodic evaluation on held-out seeds (eval.every > 0)
+//   RUN_DIR/checkpoints/latest.pt       the last checkpoint (written atomically)
+//   RUN_DIR/checkpoints/update_NNNNNN.pt  the last keep_checkpoints ones
+//
+// Progress goes to stderr: refreshed in place on a TTY, one line per update otherwise. SIGINT
+// (Ctrl-C) stops at the next step, saves a checkpoint of the last update boundary and returns;
+// a second Ctrl-C kills the process.
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <memory>
+
+#include <opsrl/train/config.hpp>
+
+namespace opsrl::train {
+
+struct TrainerOptions;  // trainer.hpp
+
+struct RunOptions {
+  TrainConfig config;                  // ignored with resume (the run directory's config is used)
+  std::filesystem::path run_dir;       // a new (or empty) directory
+  std::filesystem::path resume;        // continue this run directory
+  std::filesystem::path init_from;     // start from this checkpoint's model weights
+  std::optional<std::int64_t> total_steps;  // with resume: extend or shorten the run
+  std::optional<int> threads;          // with resume: run.threads and env.threads
+  std::optional<std::string> device;   // with resume: run.device
+  bool handle_sigint = true;           // install the Ctrl-C handler for the run's duration
+  const std::atomic<bool>* stop = nullptr;  // another stop flag (tests)
+  std::optional<std::int64_t> stop_after_updates;  // stop as if interrupted after this many updates
+  std::shared_ptr<const TrainerOptions> trainer;  // tasks, env config, policy factory (tests)
+};
+
+struct RunSummary {
+  std::filesystem::path run_dir;
+  std::int64_t updates = 0, global_step = 0;
+  double wall_seconds = 0;
+  bool interrupted = false;
+  std::vector<std::string> tasks;
+  std::vector<double> recent_returns;  // mean of the last 100 episodes per task
+};
+
+RunSummary run_training(const RunOptions& options);
+
+// A run directory name under runs/: runs/train-YYYYmmdd-HHMMSS.
+std::filesystem::path default_run_dir();
+
+// Registers the "checkpoint" loader with agents::make_policy (learned_policy.hpp); here so that
+// the CLI needs no LibTorch header.
+void register_checkpoint_loader();
+
+}  // namespace opsrl::train
