@@ -56,7 +56,7 @@ TEST_CASE("to_toml round-trips through the parser") {
   CHECK(back.env.scenario == c.env.scenario);
 }
 
-TEST_CASE("config files: values override the defaults; integers are accepted for floats") {
+TEST_CASE("config files: values override the defaults, and integers are accepted for floats") {
   const auto path = write_temp("opsrl_train_ok.toml", "[ppo]\nclip_coef = 0.1\nmax_grad_norm = 1\n[env]\nincident_envs = 4\n");
   const TrainConfig c = load_config_file(path);
   CHECK(c.ppo.clip_coef == 0.1);

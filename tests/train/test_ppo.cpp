@@ -21,7 +21,7 @@ void check_close(const torch::Tensor& got, std::vector<double> want, double eps 
 
 }  // namespace
 
-TEST_CASE("GAE: plain bootstrap, termination, truncation with the final observation's value") {
+TEST_CASE("GAE: plain bootstrap, termination, truncation with the value of the final observation") {
   // S = 3 steps, N = 3 envs (columns), gamma 0.9, lambda 0.8 (gamma lambda = 0.72).
   // env 0: no episode end; bootstrap from next_value 2.0.
   //   t2: 3 + 0.9*2.0 - 1.5 = 3.3                    A = 3.3
@@ -48,7 +48,7 @@ TEST_CASE("GAE: plain bootstrap, termination, truncation with the final observat
   check_close(g.returns, {4.80272 + 0.5, 0.26 + 2, 3.5 + 1, 4.726 + 1, -2.0 + 3, -0.172 + 1, 3.3 + 1.5, 4.1 + 0.5, -0.1 + 1});
 }
 
-TEST_CASE("GAE: terminated wins over truncated; lambda 1 gives discounted returns minus values") {
+TEST_CASE("GAE: terminated wins over truncated, and lambda 1 gives discounted returns minus values") {
   GaeInputs in;
   in.rewards = f({1, 1}).reshape({2, 1});
   in.values = f({0, 0}).reshape({2, 1});

@@ -207,7 +207,7 @@ TEST_CASE("checkpoint round trip and a bit-identical resume") {
   std::filesystem::remove_all(dir);
 }
 
-TEST_CASE("run directory: config, metrics, checkpoints; --resume continues bit-identically") {
+TEST_CASE("run directory: config, metrics, checkpoints, and --resume continues bit-identically") {
   TrainConfig c = cue_config(4, 16);
   c.run.total_steps = 4 * 4 * 16;
   c.run.checkpoint_every = 2;

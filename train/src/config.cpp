@@ -126,7 +126,7 @@ std::vector<ConfigKey> config_keys(TrainConfig& c) {
       {"run.seed", &c.run.seed, "env episode seeds start here (seed + i + e x N); torch generators are seeded from it"},
       {"run.total_steps", &c.run.total_steps, "env steps of the whole run (all envs together)"},
       {"run.device", &c.run.device, "\"cpu\", \"cuda\" or \"cuda:N\""},
-      {"run.threads", &c.run.threads, "LibTorch intra-op threads (0: every core)"},
+      {"run.threads", &c.run.threads, "LibTorch intra-op and OpenBLAS threads (0: every core)"},
       {"run.checkpoint_every", &c.run.checkpoint_every, "updates between checkpoints (0: only at the end)"},
       {"run.keep_checkpoints", &c.run.keep_checkpoints, "update_*.pt files kept besides latest.pt (0: keep all)"},
       {"env.scenario", &c.env.scenario, "built-in scenario name or the path of a scenario TOML"},

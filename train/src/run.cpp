@@ -273,8 +273,8 @@ RunSummary run_training(const RunOptions& options) {
     const auto recent = trainer.recent_mean_returns();
     for (std::size_t k = 0; k < recent.size(); ++k)
       line += fmt::format(" | {} {}", trainer.task_names()[k], std::isnan(recent[k]) ? "-" : fmt::format("{:.2f}", recent[k]));
-    line += fmt::format(" | kl {:.4f} | ETA {}", m.approx_kl,
-                        fmt_duration(static_cast<double>(c.run.total_steps - trainer.global_step()) / rate));
+    const auto left = std::max<std::int64_t>(0, c.run.total_steps - trainer.global_step());
+    line += fmt::format(" | kl {:.4f} | ETA {}", m.approx_kl, fmt_duration(static_cast<double>(left) / rate));
     progress.show(line);
   }
   progress.finish();

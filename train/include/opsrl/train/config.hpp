@@ -12,7 +12,7 @@
 // run      seed                    1           env episode seeds start here; torch generators seeded from it
 //          total_steps             600000      env steps (all envs together) of the whole run
 //          device                  "cpu"       "cpu", "cuda", "cuda:1"
-//          threads                 0           LibTorch intra-op threads (0: every core)
+//          threads                 1           LibTorch intra-op threads (0: every core)
 //          checkpoint_every        10          updates between checkpoints (0: only at the end)
 //          keep_checkpoints        3           update_*.pt files kept besides latest.pt (0: all)
 // env      scenario                "default"   built-in scenario name or a TOML path
@@ -68,7 +68,7 @@ struct RunSection {
   std::int64_t seed = 1;
   std::int64_t total_steps = 600'000;
   std::string device = "cpu";
-  int threads = 0;
+  int threads = 1;
   int checkpoint_every = 10;
   int keep_checkpoints = 3;
 };
