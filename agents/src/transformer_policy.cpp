@@ -44,6 +44,7 @@ static_assert(static_cast<int>(envs::TokenType::kPadding) == kTypes, "padding mu
 constexpr double kHiddenGain = 1.4142135623730951;  // sqrt(2), CleanRL's hidden layers
 constexpr double kPolicyGain = 0.01;
 constexpr double kValueGain = 1.0;
+constexpr double kLeaveItBias = 3.0;  // initial logit of "keep" / "stay" against 0 for the others
 
 // Orthogonal init of rows [begin, begin + rows) of a (out, in) weight.
 void orthogonal_rows(const Tensor& weight, int64_t begin, int64_t rows, double gain) {
@@ -145,6 +146,10 @@ TransformerPolicyImpl::TransformerPolicyImpl(TransformerPolicyOptions options) :
   token_head_ = register_module("token_head", nn::Linear(d, TokenColumns{P}.width()));
   value_hidden_ = register_module("value_hidden", nn::Linear(d, options.value_hidden()));
   value_out_ = register_module("value_out", nn::Linear(options.value_hidden(), 1));
+  // Remediation conditioned on the diagnosis belief (transformer_policy.hpp): no verb preference
+  // at first, targets drawn toward the believed root cause from the start.
+  verb_from_belief_ = register_parameter("verb_from_belief", torch::zeros({D, V}));
+  target_from_belief_ = register_parameter("target_from_belief", torch::ones({V}));
 
   // CleanRL's orthogonal init: sqrt(2) hidden, 0.01 policy logits (and pointer queries, so that
   // the first pointer distributions are near uniform), 1 value; biases 0.
@@ -153,6 +158,14 @@ TransformerPolicyImpl::TransformerPolicyImpl(TransformerPolicyOptions options) :
   const TokenColumns tc{P};
   init_linear(token_head_, 1.0);  // pointer keys
   orthogonal_rows(token_head_->weight, tc.delta(), kDeltas + kMoves, kPolicyGain);
+  {
+    // Start near "leave it": each service keeps its replica count (each replica stays) with
+    // probability ~0.9, where uniform logits would scale two thirds of the services every step
+    // and bury the effect of any one decision in that churn.
+    torch::NoGradGuard no_grad;
+    token_head_->bias[tc.delta() + envs::autoscale::kKeep].fill_(kLeaveItBias);
+    token_head_->bias[tc.move() + envs::autoscale::kStay].fill_(kLeaveItBias);
+  }
   init_linear(value_hidden_, kHiddenGain);
   init_linear(value_out_, kValueGain);
 
@@ -366,34 +379,54 @@ void accumulate(HeadResult& r, const MaskedCategorical& dist, const Tensor& valu
   if (with_entropy) r.entropy = r.entropy.defined() ? r.entropy + ent : ent;
 }
 
-HeadResult incident_heads(const detail::Trunk& t, const Tensor& mask, const Choose& choose, bool with_entropy,
-                          const Tensor& aux_type) {
+// The diagnosis heads' unmasked reading of the current fault (the auxiliary loss trains it at
+// every step, the claim's one-shot mask aside), without gradient: remediation may lean on it,
+// but PPO's remediation gradient must not bend the diagnosis.
+struct Belief {
+  Tensor type_probs;      // (B,D) softmax of the unmasked diagnosis-type logits
+  Tensor root_log_probs;  // (B,T) log sum_d p(d) p(token | d), valid tokens only, clamped at kBeliefFloor
+};
+
+Belief belief(const detail::Trunk& t, const Tensor& valid) {
+  torch::NoGradGuard no_grad;
+  const double scale = 1.0 / std::sqrt(static_cast<double>(t.diag_queries.size(2)));
+  const Tensor type_log = torch::log_softmax(t.diag_type, 1);                                  // (B,D)
+  const Tensor roots = torch::matmul(t.diag_queries, t.diag_keys.transpose(1, 2)).mul_(scale);  // (B,D,T)
+  const Tensor root_log = torch::log_softmax(roots.masked_fill(valid.logical_not().unsqueeze(1), kMaskedLogit), 2);
+  return {type_log.exp(), torch::logsumexp(root_log + type_log.unsqueeze(2), 1).clamp_min(kBeliefFloor)};
+}
+
+HeadResult incident_heads(const detail::Trunk& t, const Tensor& valid, const Tensor& mask, const Choose& choose,
+                          bool with_entropy, const Tensor& aux_type, const Tensor& verb_from_belief,
+                          const Tensor& target_from_belief) {
   const int64_t B = t.z.size(0), T = t.z.size(1);
   const envs::incident::MaskLayout layout{static_cast<int>(T)};
   const Tensor target_masks = mask.narrow(1, layout.target(0), V * T).view({B, V, T});
   const Tensor diag_masks = mask.narrow(1, layout.diag_target(0), D * T).view({B, D, T});
+  const Belief b = belief(t, valid);
   HeadResult r;
 
-  const MaskedCategorical verb_dist(t.verb, mask.narrow(1, layout.verb(), V));
+  const MaskedCategorical verb_dist(t.verb + b.type_probs.mm(verb_from_belief).mul_(kBeliefGain), mask.narrow(1, layout.verb(), V));
   const Tensor verb = choose(verb_dist, envs::TaskId::kIncident, envs::incident::kVerb, 1);
   accumulate(r, verb_dist, verb, with_entropy);
 
-  const MaskedCategorical target_dist(pointer(t.target_queries, verb, t.target_keys), mask_row(target_masks, verb));
+  const Tensor target_logits =
+      pointer(t.target_queries, verb, t.target_keys) + target_from_belief.index_select(0, verb).unsqueeze(1) * b.root_log_probs;
+  const MaskedCategorical target_dist(target_logits, mask_row(target_masks, verb));
   const Tensor target = choose(target_dist, envs::TaskId::kIncident, envs::incident::kTarget, 1);
   accumulate(r, target_dist, target, with_entropy);
 
   const MaskedCategorical type_dist(t.diag_type, mask.narrow(1, layout.diag_type(), D));
   const Tensor type = choose(type_dist, envs::TaskId::kIncident, envs::incident::kDiagType, 1);
   accumulate(r, type_dist, type, with_entropy);
-  r.diag_type_logits = type_dist.masked_logits();
+  r.diag_type_logits = t.diag_type;
 
   const MaskedCategorical where_dist(pointer(t.diag_queries, type, t.diag_keys), mask_row(diag_masks, type));
   const Tensor where = choose(where_dist, envs::TaskId::kIncident, envs::incident::kDiagTarget, 1);
   accumulate(r, where_dist, where, with_entropy);
-  r.diag_target_logits =
-      aux_type.defined()
-          ? pointer(t.diag_queries, aux_type, t.diag_keys).masked_fill(mask_row(diag_masks, aux_type).logical_not(), kMaskedLogit)
-          : where_dist.masked_logits();
+  r.diag_target_logits = aux_type.defined()
+                             ? pointer(t.diag_queries, aux_type, t.diag_keys).masked_fill(valid.logical_not(), kMaskedLogit)
+                             : where_dist.masked_logits();
 
   r.actions = torch::stack({verb, target, type, where}, 1);
   return r;
@@ -428,14 +461,16 @@ struct Combined {
 };
 
 Combined run_heads(const ObsTensors& obs, const detail::Trunk& t, const Choose& choose, bool with_entropy,
-                   const Tensor& aux_type, int64_t action_width) {
+                   const Tensor& aux_type, int64_t action_width, const Tensor& verb_from_belief,
+                   const Tensor& target_from_belief) {
   const int64_t B = obs.batch(), T = obs.tokens(), M = obs.action_mask.size(1);
   const TaskRows rows = task_rows(obs);
   HeadResult inc, aut;
   if (rows.any_incident) {
     check_width("mask", M, task_mask_width(envs::TaskId::kIncident, T), envs::TaskId::kIncident, T);
     check_width("action", action_width, task_action_width(envs::TaskId::kIncident, T), envs::TaskId::kIncident, T);
-    inc = incident_heads(t, obs.action_mask, choose, with_entropy, aux_type);
+    inc = incident_heads(t, obs.valid, obs.action_mask, choose, with_entropy, aux_type, verb_from_belief,
+                         target_from_belief);
   }
   if (rows.any_autoscale) {
     check_width("mask", M, task_mask_width(envs::TaskId::kAutoscale, T), envs::TaskId::kAutoscale, T);
@@ -482,7 +517,8 @@ ActOutput TransformerPolicyImpl::act(const ObsTensors& obs, bool greedy, torch::
   const Choose choose = [&](const MaskedCategorical& dist, envs::TaskId, int64_t, int64_t) {
     return greedy ? dist.mode() : dist.sample(generator);
   };
-  const Combined c = run_heads(obs, t, choose, /*with_entropy=*/false, Tensor(), action_width_of(obs));
+  const Combined c = run_heads(obs, t, choose, /*with_entropy=*/false, Tensor(), action_width_of(obs), verb_from_belief_,
+                               target_from_belief_);
   return {c.actions.to(torch::kInt32), c.log_prob, t.value};
 }
 
@@ -501,7 +537,8 @@ EvaluateOutput TransformerPolicyImpl::evaluate(const ObsTensors& obs, const Tens
     return count == 1 && task == envs::TaskId::kIncident ? v.squeeze(1) : v;
   };
   const Tensor aux = aux_type.defined() ? aux_type.to(torch::kInt64).masked_fill(is_incident.squeeze(1).logical_not(), 0) : Tensor();
-  const Combined c = run_heads(obs, t, choose, /*with_entropy=*/true, aux, actions.size(1));
+  const Combined c =
+      run_heads(obs, t, choose, /*with_entropy=*/true, aux, actions.size(1), verb_from_belief_, target_from_belief_);
   return {c.log_prob, c.entropy, t.value, c.diag_type_logits, c.diag_target_logits};
 }
 
@@ -515,9 +552,11 @@ PolicyHeads TransformerPolicyImpl::heads(const ObsTensors& obs) {
   const envs::autoscale::MaskLayout al{static_cast<int>(T)};
   const double scale = 1.0 / std::sqrt(static_cast<double>(P));
   const auto masked = [](const Tensor& logits, const Tensor& m) { return logits.masked_fill(m.logical_not(), kMaskedLogit); };
+  const Belief b = belief(t, obs.valid);
   PolicyHeads h;
-  h.verb = masked(t.verb, mask.narrow(1, il.verb(), V));
-  h.target = masked(torch::matmul(t.target_queries, t.target_keys.transpose(1, 2)) * scale,
+  h.verb = masked(t.verb + b.type_probs.mm(verb_from_belief_).mul_(kBeliefGain), mask.narrow(1, il.verb(), V));
+  h.target = masked(torch::matmul(t.target_queries, t.target_keys.transpose(1, 2)) * scale +
+                        target_from_belief_.view({1, V, 1}) * b.root_log_probs.unsqueeze(1),
                     mask.narrow(1, il.target(0), V * T).view({B, V, T}));
   h.diag_type = masked(t.diag_type, mask.narrow(1, il.diag_type(), D));
   h.diag_target = masked(torch::matmul(t.diag_queries, t.diag_keys.transpose(1, 2)) * scale,

@@ -49,6 +49,7 @@ sim::ScenarioPtr with_overrides(const EnvConfig& config) {
 }
 
 AutoscaleTask::AutoscaleTask(EnvConfigPtr config) : Env(std::move(config), "autoscale", TaskId::kAutoscale) {
+  if (config_->autoscale.slo_per_minute >= 0) slo_per_minute_ = config_->autoscale.slo_per_minute;
   set_scenario(with_overrides(*config_));
   const int T = spec_.max_tokens;
   cols_ = autoscale::Columns{T};

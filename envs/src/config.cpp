@@ -1,6 +1,7 @@
 // EnvConfig: validation, difficulty presets and the default scenario.
 #include <opsrl/envs/config.hpp>
 
+#include <cmath>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -70,6 +71,8 @@ void EnvConfig::validate() const {
   require(a.diurnal_amplitude <= 1, "autoscale.diurnal_amplitude", "<= 1 (negative: keep the scenario's)",
           a.diurnal_amplitude);
   require(a.trace_step >= 0, "autoscale.trace_step", ">= 0 (0: keep)", sim::format_time(a.trace_step));
+  require(std::isfinite(a.slo_per_minute), "autoscale.slo_per_minute", "a finite number (< 0: reward.slo_per_minute)",
+          a.slo_per_minute);
   require(a.diurnal_period >= 0, "autoscale.diurnal_period", ">= 0 (0: keep)", sim::format_time(a.diurnal_period));
 }
 

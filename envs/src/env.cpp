@@ -31,6 +31,7 @@ RewardComponents& RewardComponents::operator+=(const RewardComponents& o) {
   resolution += o.resolution;
   invalid_action += o.invalid_action;
   false_positive += o.false_positive;
+  wrong_action += o.wrong_action;
   return *this;
 }
 
@@ -38,6 +39,7 @@ Env::Env(EnvConfigPtr config, std::string task, TaskId id)
     : config_(std::move(config)), columns_(config_ ? config_->history : 1) {
   if (!config_) throw std::invalid_argument(fmt::format("task {}: config is null; use make_config()", task));
   config_->validate();
+  slo_per_minute_ = config_->reward.slo_per_minute;
   scenario_ = config_->scenario;
   const sim::Scenario& sc = *scenario_;
   tokens_.num_nodes = static_cast<int>(sc.nodes.size());
@@ -185,7 +187,7 @@ void Env::advance(RewardComponents& reward) {
   last_replica_cost_ = k.replica_cost_usd;
   last_replica_seconds_ = k.replica_seconds;
   const RewardWeights& w = config_->reward;
-  reward.slo_penalty -= w.slo_per_minute * slo_minutes;
+  reward.slo_penalty -= slo_per_minute_ * slo_minutes;
   reward.cost -= w.cost_per_usd * replica_usd;
   EpisodeStats& ep = info_.episode;
   ep.slo_violation_minutes += slo_minutes;

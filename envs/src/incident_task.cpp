@@ -172,6 +172,7 @@ void IncidentTask::remediate(std::span<const std::int32_t> row, RewardComponents
     ++ep.false_positive_actions;
     ep.false_positive = true;
   } else if (!useful) {
+    reward.wrong_action -= config_->reward.wrong_action_penalty;
     ++ep.wrong_actions;
   }
   detect();

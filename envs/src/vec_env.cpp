@@ -44,6 +44,13 @@ VecEnv::VecEnv(VecEnvOptions options) : options_(std::move(options)) {
   truncated_.assign(N, 0);
   final_info_.resize(N);
   episode_.assign(N, 0);
+  if (options_.record_actions) {
+    log_.resize(N);
+    for (int i = 0; i < N; ++i) {
+      const EnvSpec& s = envs_[i]->spec();
+      log_[i].reserve(static_cast<std::size_t>(s.max_episode_steps) * static_cast<std::size_t>(s.action_width));
+    }
+  }
 }
 
 VecEnv::~VecEnv() = default;
@@ -71,6 +78,7 @@ void VecEnv::for_each_env(Body&& body) {
 void VecEnv::reset() {
   for_each_env([&](int i) {
     episode_[i] = 0;
+    if (!log_.empty()) log_[i].clear();
     envs_[i]->reset(episode_seed(i, 0), obs_.view(i));
     rewards_[i] = 0;
     terminated_[i] = truncated_[i] = 0;
@@ -81,7 +89,9 @@ void VecEnv::reset() {
 void VecEnv::reset_done() {
   if (!started_) throw std::logic_error("VecEnv::reset_done before reset()");
   for_each_env([&](int i) {
-    if (envs_[i]->episode_over()) envs_[i]->reset(episode_seed(i, ++episode_[i]), obs_.view(i));
+    if (!envs_[i]->episode_over()) return;
+    if (!log_.empty()) log_[i].clear();
+    envs_[i]->reset(episode_seed(i, ++episode_[i]), obs_.view(i));
   });
 }
 
@@ -100,15 +110,60 @@ void VecEnv::step(std::span<const std::int32_t> actions) {
       terminated_[i] = truncated_[i] = 0;
       return;
     }
-    const StepResult r = env.step(actions.subspan(static_cast<std::size_t>(i) * A, A), obs_.view(i));
+    const auto row = actions.subspan(static_cast<std::size_t>(i) * A, static_cast<std::size_t>(env.spec().action_width));
+    if (!log_.empty()) log_[i].insert(log_[i].end(), row.begin(), row.end());
+    const StepResult r = env.step(row, obs_.view(i));
     rewards_[i] = static_cast<float>(r.reward);
     terminated_[i] = r.terminated;
     truncated_[i] = r.truncated;
     if (!r.done()) return;
     final_obs_.copy_slot(obs_, i, i);
     final_info_[i] = env.info();
-    if (options_.auto_reset) env.reset(episode_seed(i, ++episode_[i]), obs_.view(i));
+    if (!options_.auto_reset) return;
+    if (!log_.empty()) log_[i].clear();
+    env.reset(episode_seed(i, ++episode_[i]), obs_.view(i));
   });
+}
+
+VecEnvState VecEnv::state() const {
+  if (!options_.record_actions) throw std::logic_error("VecEnv::state needs VecEnvOptions::record_actions");
+  if (!started_) throw std::logic_error("VecEnv::state before reset()");
+  return {episode_, log_};
+}
+
+void VecEnv::restore(const VecEnvState& state) {
+  if (!options_.record_actions) throw std::logic_error("VecEnv::restore needs VecEnvOptions::record_actions");
+  const int N = size();
+  if (static_cast<int>(state.episode.size()) != N || static_cast<int>(state.actions.size()) != N)
+    throw std::invalid_argument(fmt::format("VecEnv::restore: the state holds {} envs, this VecEnv has {}",
+                                            state.episode.size(), N));
+  for (int i = 0; i < N; ++i) {
+    const auto width = static_cast<std::size_t>(envs_[i]->spec().action_width);
+    const std::size_t rows = state.actions[i].size() / width;
+    if (state.actions[i].size() % width != 0 || rows >= static_cast<std::size_t>(envs_[i]->spec().max_episode_steps) ||
+        state.episode[i] < 0)
+      throw std::invalid_argument(fmt::format(
+          "VecEnv::restore: env {} ({}) has {} logged action entries, not a whole number of rows of {} below its {} "
+          "steps, or episode {} < 0",
+          i, envs_[i]->spec().task, state.actions[i].size(), width, envs_[i]->spec().max_episode_steps, state.episode[i]));
+  }
+  for_each_env([&](int i) {
+    Env& env = *envs_[i];
+    episode_[i] = state.episode[i];
+    log_[i] = state.actions[i];
+    env.reset(episode_seed(i, episode_[i]), obs_.view(i));
+    const auto width = static_cast<std::size_t>(env.spec().action_width);
+    const std::span<const std::int32_t> rows(log_[i]);
+    for (std::size_t k = 0; k < rows.size(); k += width) {
+      if (env.step(rows.subspan(k, width), obs_.view(i)).done())
+        throw std::runtime_error(fmt::format("VecEnv::restore: env {} ended its episode while replaying step {}; the "
+                                             "environment is not deterministic or the config changed",
+                                             i, k / width));
+    }
+    rewards_[i] = 0;
+    terminated_[i] = truncated_[i] = 0;
+  });
+  started_ = true;
 }
 
 }  // namespace opsrl::envs

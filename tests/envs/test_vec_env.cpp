@@ -142,3 +142,64 @@ TEST_CASE("without auto-reset an ended env waits until reset_done starts its nex
   CHECK(vec.episode(0) == 1);
   CHECK_FALSE(vec.env(0).episode_over());
 }
+
+TEST_CASE("VecEnv with record_actions steps like one without and restores mid-episode") {
+  EnvConfig ec;
+  ec.incident.time_limit = 5 * sim::kMinute;
+  ec.incident.onset_max = 2 * sim::kMinute;
+  ec.autoscale.episode_length = 6 * sim::kMinute;
+  VecEnvOptions o;
+  o.tasks = {{"incident", 3}, {"autoscale", 2}};
+  o.config = make_config(ec);
+  o.seed = 77;
+  o.num_threads = 2;
+  VecEnv reference(o);
+  o.record_actions = true;
+  VecEnv vec(o);
+  reference.reset();
+  vec.reset();
+  const int N = vec.size(), A = vec.action_width(), M = vec.mask_width();
+  sim::Rng rng(5, sim::Stream::kTraffic);
+  std::vector<std::int32_t> actions(static_cast<std::size_t>(N) * A);
+  auto random_actions = [&](const ObservationBatch& obs) {
+    std::fill(actions.begin(), actions.end(), 0);
+    for (int i = 0; i < N; ++i)
+      sample_action(vec.spec(i), obs.action_mask().data() + static_cast<std::size_t>(i) * M, rng,
+                          std::span<std::int32_t>(actions).subspan(static_cast<std::size_t>(i) * A, vec.spec(i).action_width),
+                          0.7);
+  };
+  auto same = [](const ObservationBatch& a, const ObservationBatch& b) {
+    return std::equal(a.features().begin(), a.features().end(), b.features().begin()) &&
+           std::equal(a.action_mask().begin(), a.action_mask().end(), b.action_mask().begin());
+  };
+  int ended = 0;
+  for (int t = 0; t < 40; ++t) {
+    random_actions(vec.observations());
+    reference.step(actions);
+    vec.step(actions);
+    REQUIRE(same(reference.observations(), vec.observations()));
+    for (int i = 0; i < N; ++i) {
+      REQUIRE(reference.rewards()[i] == vec.rewards()[i]);
+      REQUIRE(reference.terminated()[i] == vec.terminated()[i]);
+      REQUIRE(reference.truncated()[i] == vec.truncated()[i]);
+      ended += vec.terminated()[i] || vec.truncated()[i];
+    }
+    REQUIRE(same(reference.final_observations(), vec.final_observations()));
+  }
+  CHECK(ended >= N);  // every env went through at least one reset
+  CHECK_THROWS_AS(reference.state(), std::logic_error);  // without record_actions
+  const VecEnvState state = vec.state();
+  VecEnv restored(o);
+  restored.restore(state);
+  CHECK(same(restored.observations(), vec.observations()));
+  for (int t = 0; t < 30; ++t) {
+    random_actions(vec.observations());
+    vec.step(actions);
+    restored.step(actions);
+    REQUIRE(same(restored.observations(), vec.observations()));
+    for (int i = 0; i < N; ++i) REQUIRE(restored.rewards()[i] == vec.rewards()[i]);
+  }
+  VecEnvState broken = state;
+  broken.actions[0].push_back(1);
+  CHECK_THROWS_AS(restored.restore(broken), std::invalid_argument);
+}

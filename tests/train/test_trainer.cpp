@@ -10,7 +10,6 @@
 
 #include <opsrl/envs/action_sampler.hpp>
 #include <opsrl/envs/vec_env.hpp>
-#include <opsrl/train/resumable_vec_env.hpp>
 #include <opsrl/train/run.hpp>
 #include <opsrl/train/trainer.hpp>
 
@@ -86,65 +85,6 @@ TEST_CASE("PPO learns the cue task within a fixed step budget") {
   // every return approaches the infinite-horizon value 1 / (1 - gamma) and varies little.)
   CHECK(std::isfinite(m.explained_variance));
   CHECK(m.learning_rate < c.ppo.learning_rate);  // annealed
-}
-
-TEST_CASE("ResumableVecEnv equals envs::VecEnv step for step and restores mid-episode") {
-  envs::EnvConfig ec;
-  ec.incident.time_limit = 5 * sim::kMinute;
-  ec.incident.onset_max = 2 * sim::kMinute;
-  ec.autoscale.episode_length = 6 * sim::kMinute;
-  envs::VecEnvOptions o;
-  o.tasks = {{"incident", 3}, {"autoscale", 2}};
-  o.config = envs::make_config(ec);
-  o.seed = 77;
-  o.num_threads = 2;
-  envs::VecEnv reference(o);
-  ResumableVecEnv vec(o);
-  reference.reset();
-  vec.reset();
-  const int N = vec.size(), A = vec.action_width(), M = vec.mask_width();
-  sim::Rng rng(5, sim::Stream::kTraffic);
-  std::vector<std::int32_t> actions(static_cast<std::size_t>(N) * A);
-  auto random_actions = [&](const envs::ObservationBatch& obs) {
-    std::fill(actions.begin(), actions.end(), 0);
-    for (int i = 0; i < N; ++i)
-      envs::sample_action(vec.spec(i), obs.action_mask().data() + static_cast<std::size_t>(i) * M, rng,
-                          std::span<std::int32_t>(actions).subspan(static_cast<std::size_t>(i) * A, vec.spec(i).action_width),
-                          0.7);
-  };
-  auto same = [](const envs::ObservationBatch& a, const envs::ObservationBatch& b) {
-    return std::equal(a.features().begin(), a.features().end(), b.features().begin()) &&
-           std::equal(a.action_mask().begin(), a.action_mask().end(), b.action_mask().begin());
-  };
-  int ended = 0;
-  for (int t = 0; t < 40; ++t) {
-    random_actions(vec.observations());
-    reference.step(actions);
-    vec.step(actions);
-    REQUIRE(same(reference.observations(), vec.observations()));
-    for (int i = 0; i < N; ++i) {
-      REQUIRE(reference.rewards()[i] == vec.rewards()[i]);
-      REQUIRE(reference.terminated()[i] == vec.terminated()[i]);
-      REQUIRE(reference.truncated()[i] == vec.truncated()[i]);
-      ended += vec.terminated()[i] || vec.truncated()[i];
-    }
-    REQUIRE(same(reference.final_observations(), vec.final_observations()));
-  }
-  CHECK(ended >= N);  // every env went through at least one reset
-  const VecEnvState state = vec.state();
-  ResumableVecEnv restored(o);
-  restored.restore(state);
-  CHECK(same(restored.observations(), vec.observations()));
-  for (int t = 0; t < 30; ++t) {
-    random_actions(vec.observations());
-    vec.step(actions);
-    restored.step(actions);
-    REQUIRE(same(restored.observations(), vec.observations()));
-    for (int i = 0; i < N; ++i) REQUIRE(restored.rewards()[i] == vec.rewards()[i]);
-  }
-  VecEnvState broken = state;
-  broken.actions[0].push_back(1);
-  CHECK_THROWS_AS(restored.restore(broken), std::invalid_argument);
 }
 
 TEST_CASE("checkpoint round trip and a bit-identical resume") {

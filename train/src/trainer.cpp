@@ -122,6 +122,8 @@ envs::EnvConfigPtr make_env_config(const TrainConfig& config) {
   e.autoscale.episode_length = sim::parse_duration(config.env.autoscale_episode_length);
   if (!config.env.autoscale_diurnal_period.empty())
     e.autoscale.diurnal_period = sim::parse_duration(config.env.autoscale_diurnal_period);
+  e.autoscale.surges_per_hour = config.env.autoscale_surges_per_hour;
+  e.autoscale.slo_per_minute = config.env.autoscale_slo_per_minute;
   return envs::make_config(std::move(e));
 }
 
@@ -152,7 +154,8 @@ Trainer::Trainer(TrainConfig config, TrainerOptions options)
     if (it == task_names_.end()) task_names_.push_back(tc.task);
     env_task_.insert(env_task_.end(), static_cast<std::size_t>(tc.count), k);
   }
-  vec_ = std::make_unique<ResumableVecEnv>(vo);
+  vo.record_actions = true;  // --resume restores the envs from their episodes' action rows
+  vec_ = std::make_unique<envs::VecEnv>(vo);
   const int N = vec_->size(), T = vec_->max_tokens(), F = vec_->feature_width(), M = vec_->mask_width();
   if (N != config_.num_envs())
     throw std::invalid_argument(fmt::format("Trainer: the tasks hold {} envs, but env.incident_envs + env.autoscale_envs = "
@@ -215,37 +218,29 @@ void Trainer::mark_resume_point() {
   resume_.elapsed = elapsed_;
 }
 
-// Diagnosis labels of step t from the ground truth the envs keep (never shown to the policy):
-// the started fault with the earliest onset (type, root token); before any onset and on
-// control episodes "no claim" (aux.no_claim_label) or nothing; nothing once the episode's claim
-// is made (the mask then allows only "no claim") or where the mask would refuse the label.
+// Diagnosis labels of step t from the ground truth the envs keep (never shown to the policy),
+// at every incident step, for the policy's unmasked diagnosis belief (which remediation reads):
+// the active fault with the earliest onset (type, root token); while none is active (before any
+// onset, once mitigated, control episodes) "no claim" (aux.no_claim_label) or nothing.
 void Trainer::write_labels(int t) {
-  const int N = vec_->size(), T = vec_->max_tokens(), M = vec_->mask_width();
-  const envs::incident::MaskLayout layout{T};
-  const auto masks = vec_->observations().action_mask();
+  const int N = vec_->size(), T = vec_->max_tokens();
   std::int64_t* type = storage_.aux_type[t].data_ptr<std::int64_t>();
   std::int64_t* target = storage_.aux_target[t].data_ptr<std::int64_t>();
   for (int i = 0; i < N; ++i) {
     type[i] = target[i] = -1;
-    if (vec_->spec(i).task != "incident" || layout.width() > M) continue;
+    if (vec_->spec(i).task != "incident") continue;
     const envs::EpisodeStats& ep = vec_->info(i).episode;
-    if (ep.claimed) continue;
     const envs::FaultTruth* first = nullptr;
     for (int k = 0; k < ep.num_faults && k < envs::kMaxFaults; ++k) {
       const envs::FaultTruth& f = ep.faults[k];
-      if (f.onset_s >= 0 && f.onset_s <= ep.elapsed_s && (!first || f.onset_s < first->onset_s)) first = &f;
+      if (f.active && f.onset_s <= ep.elapsed_s && (!first || f.onset_s < first->onset_s)) first = &f;
     }
-    const std::uint8_t* mask = masks.data() + static_cast<std::size_t>(i) * M;
     if (!first) {
-      if (config_.aux.no_claim_label && mask[layout.diag_type() + envs::incident::kNoClaim])
-        type[i] = envs::incident::kNoClaim;
+      if (config_.aux.no_claim_label) type[i] = envs::incident::kNoClaim;
       continue;
     }
-    const int d = envs::incident::diag_type_of(first->type);
-    if (!mask[layout.diag_type() + d]) continue;
-    type[i] = d;
-    if (first->root_token >= 0 && first->root_token < T && mask[layout.diag_target(d) + first->root_token])
-      target[i] = first->root_token;
+    type[i] = envs::incident::diag_type_of(first->type);
+    if (first->root_token >= 0 && first->root_token < T) target[i] = first->root_token;
   }
 }
 
@@ -360,7 +355,12 @@ UpdateMetrics Trainer::learn() {
       const torch::Tensor vl = value_loss(ev.value, b_values.index_select(0, idx), b_returns.index_select(0, idx),
                                           p.clip_coef, p.clip_vloss);
       const torch::Tensor entropy = ev.entropy.mean();
-      torch::Tensor loss = pl.loss - p.ent_coef * entropy + p.vf_coef * vl;
+      // Each task's own entropy coefficient, row by row.
+      const torch::Tensor ent_coef = torch::where(
+          mb_obs.task_id == static_cast<std::int64_t>(envs::TaskId::kAutoscale),
+          torch::full({}, p.autoscale_ent_coef >= 0 ? p.autoscale_ent_coef : p.ent_coef, ev.entropy.options()),
+          torch::full({}, p.ent_coef, ev.entropy.options()));
+      torch::Tensor loss = pl.loss - (ent_coef * ev.entropy).mean() + p.vf_coef * vl;
       if (aux) {
         const DiagnosisLoss dl = diagnosis_loss(ev.diag_type_logits, ev.diag_target_logits, mb_aux_type,
                                                 b_aux_target.index_select(0, idx), config_.aux.diagnosis_pointer);
@@ -530,7 +530,7 @@ void Trainer::load_checkpoint(const std::filesystem::path& path) {
   const int N = vec_->size();
   if (episode.numel() != N || offsets.numel() != N + 1)
     throw std::runtime_error(fmt::format("{}: the checkpoint has {} envs, this run {}", path.string(), episode.numel(), N));
-  VecEnvState st;
+  envs::VecEnvState st;
   st.episode.assign(episode.data_ptr<std::int64_t>(), episode.data_ptr<std::int64_t>() + N);
   st.actions.resize(N);
   const std::int64_t* off = offsets.data_ptr<std::int64_t>();

@@ -51,6 +51,15 @@
 //   token_head(z)  = [target keys (P) | diag keys (P) | delta (3) | move (2)]     per token
 //   pointer logits(row r) = query_r . key_t / sqrt(P)
 //   value  = value_out(relu(value_hidden(g)))
+//   belief (remediation conditioned on the diagnosis, computed without gradient):
+//     p_type = softmax(diag_type)                                  (B,D) unmasked logits
+//     root   = max(kBeliefFloor, logsumexp_d(log p_type[d] + log_softmax_t(diag pointer logits row d,
+//                                    padding tokens at kMaskedLogit)))                      (B,T)
+//     verb logits        += kBeliefGain * p_type @ verb_from_belief (D,V) parameter, zero at init
+//     target logits[v,t] += target_from_belief[v] * root[t]       (V) parameter, one at init
+//   The auxiliary diagnosis loss trains diag_type and the diag pointer at every incident step on
+//   the fault currently active, so the belief says what is wrong now and where; PPO learns which
+//   verb fixes which fault (verb_from_belief) and how far to trust the belief's root for targets.
 #include <cstdint>
 #include <string>
 
@@ -68,6 +77,12 @@ struct Trunk;  // the encoder's output and every head's raw output (transformer_
 // The logit given to masked choices: exp() of it underflows to exactly 0 next to any allowed
 // choice, and unlike -inf it never produces 0 * inf = NaN in entropies and gradients.
 inline constexpr float kMaskedLogit = -1e9f;
+
+// The belief terms' constants (the forward computation above; exporters read them here).
+// verb_from_belief is one small table that must reach logits of several units: scaled up so that
+// Adam's per-parameter steps (about the learning rate) move it as fast as the trunk's logits.
+inline constexpr double kBeliefGain = 10.0;
+inline constexpr double kBeliefFloor = -30.0;  // lower clamp of the belief's root log-probabilities
 
 struct TransformerPolicyOptions {
   TORCH_ARG(int, feature_width) = 0;  // F, from the env spec (required)
@@ -146,10 +161,12 @@ struct EvaluateOutput {
   torch::Tensor log_prob;  // (B) of the given actions
   torch::Tensor entropy;   // (B) sum of the heads' entropies (conditional heads at the taken choice)
   torch::Tensor value;     // (B)
-  // (B,D) incident diagnosis-type logits, masked (kMaskedLogit), for the auxiliary loss: use only
-  // rows where the true type is allowed (before the claim) and of the incident task.
+  // (B,D) incident diagnosis-type logits WITHOUT the action mask (the belief), for the
+  // auxiliary loss at every incident step; rows of the other task carry kMaskedLogit.
   torch::Tensor diag_type_logits;
-  torch::Tensor diag_target_logits;  // (B,T) masked pointer logits for the type row, see evaluate()
+  // (B,T) pointer logits of the aux_type row (see evaluate()) with only padding tokens masked;
+  // without aux_type, the taken type's row under the action mask.
+  torch::Tensor diag_target_logits;
 };
 
 // Every head's masked logits for every row (the other task's heads too: select by task_id), for
@@ -200,6 +217,7 @@ class TransformerPolicyImpl : public torch::nn::Module {
   torch::nn::LayerNorm final_norm_{nullptr};
   torch::nn::Linear global_head_{nullptr}, token_head_{nullptr};
   torch::nn::Linear value_hidden_{nullptr}, value_out_{nullptr};
+  torch::Tensor verb_from_belief_, target_from_belief_;  // see "belief" above
   torch::Tensor norm_count_, norm_mean_, norm_m2_;  // float64 buffers
   torch::Tensor architecture_;                     // float64 buffer: the options, see read_policy_options
 };

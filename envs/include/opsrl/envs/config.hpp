@@ -33,6 +33,7 @@ struct RewardWeights {
   double resolution_bonus = 10.0;       // the episode ends resolved
   double invalid_action_penalty = 1.0;  // per action (or claim) that its mask forbids
   double false_positive_penalty = 2.0;  // per remediation while no fault is present
+  double wrong_action_penalty = 1.0;    // per remediation after an onset that addresses no active fault
 };
 
 struct IncidentOptions {
@@ -65,6 +66,10 @@ struct AutoscaleOptions {
   std::vector<sim::FaultType> fault_types = default_fault_types();  // surge, noisy neighbour, node failure
   // Placement switch: when on, the action also moves replicas (a migrate head per token).
   bool placement = false;
+  // This task's price of a minute of SLO violation (< 0: RewardWeights::slo_per_minute). Capacity
+  // is an autoscaler's only lever, so this sets which trade-off between violation minutes and
+  // replica-hours it learns; an incident's price stays the shared weight.
+  double slo_per_minute = -1;
 
   static std::vector<sim::FaultType> default_fault_types();
 };

@@ -71,6 +71,10 @@ class Env {
   // Called by the task's constructor: fills the spec's task fields (the base filled the rest).
   void finish_spec(int action_width, int mask_width, std::vector<ActionHeadSpec> heads, int max_episode_steps);
 
+  // advance()'s weight of a minute of SLO violation: RewardWeights::slo_per_minute unless the
+  // task's constructor sets its own.
+  double slo_per_minute_ = 1.0;
+
   // Contract: set up the task's episode on the warmed-up cluster (inject faults, reset the
   // task's state), drawing only from `rng`. The cluster's clock is episode_start().
   virtual void DoReset(sim::Rng& rng) = 0;

@@ -24,12 +24,13 @@ struct RewardComponents {
   double resolution = 0;      // bonus on the step that ends the episode resolved
   double invalid_action = 0;  // <= 0: penalty per masked-out action or claim
   double false_positive = 0;  // <= 0: penalty per remediation while no fault is present
+  double wrong_action = 0;    // <= 0: penalty per remediation after an onset that addresses no active fault
 
   double total() const {
-    return slo_penalty + cost + action_cost + diagnosis + resolution + invalid_action + false_positive;
+    return slo_penalty + cost + action_cost + diagnosis + resolution + invalid_action + false_positive + wrong_action;
   }
-  std::array<double, 7> as_array() const {
-    return {slo_penalty, cost, action_cost, diagnosis, resolution, invalid_action, false_positive};
+  std::array<double, 8> as_array() const {
+    return {slo_penalty, cost, action_cost, diagnosis, resolution, invalid_action, false_positive, wrong_action};
   }
   RewardComponents& operator+=(const RewardComponents& o);
 };

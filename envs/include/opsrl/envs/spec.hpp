@@ -62,8 +62,9 @@ struct ActionHeadSpec {
 };
 
 // Names of the reward terms, in the order of RewardComponents (info.hpp).
-inline constexpr std::array<std::string_view, 7> kRewardComponentNames{
-    "slo_penalty", "cost", "action_cost", "diagnosis", "resolution", "invalid_action", "false_positive"};
+inline constexpr std::array<std::string_view, 8> kRewardComponentNames{
+    "slo_penalty", "cost", "action_cost", "diagnosis", "resolution", "invalid_action", "false_positive",
+    "wrong_action"};
 
 struct EnvSpec {
   std::string task;

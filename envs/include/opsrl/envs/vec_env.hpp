@@ -14,6 +14,10 @@
 // seed          0           env i's episode e is reset with seed + i + e * N
 // num_threads   0           threads of the arena (0: every core)
 // auto_reset    true        reset an env as soon as its episode ends
+// record_actions false      keep each env's action rows of its current episode, for state() and
+//                           restore(): a simulator cannot be serialised, but an episode is a pure
+//                           function of (config, task, seed, actions), so an env is restored by
+//                           resetting it into its episode and replaying the rows (resumed training)
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -37,6 +41,14 @@ struct VecEnvOptions {
   std::uint64_t seed = 0;
   int num_threads = 0;
   bool auto_reset = true;
+  bool record_actions = false;
+};
+
+// Where every env stands (VecEnvOptions::record_actions): its episode index and the action rows
+// of its current episode.
+struct VecEnvState {
+  std::vector<std::int64_t> episode;               // (N) episodes started by env i, minus one
+  std::vector<std::vector<std::int32_t>> actions;  // (N) steps x spec(i).action_width, row major
 };
 
 class VecEnv {
@@ -74,6 +86,13 @@ class VecEnv {
   std::int64_t episode(int i) const { return episode_[i]; }  // episodes started by env i, minus one
   std::uint64_t episode_seed(int i, std::int64_t episode) const;
 
+  // The state after the last step or reset; needs record_actions (else std::logic_error).
+  VecEnvState state() const;
+  // Puts every env where `state` says by resetting it into its episode and replaying its rows;
+  // afterwards observations() equal those at the time of state(). Throws std::invalid_argument
+  // when the state does not fit (env count, row widths), std::logic_error without record_actions.
+  void restore(const VecEnvState& state);
+
  private:
   template <typename Body>
   void for_each_env(Body&& body);
@@ -88,6 +107,7 @@ class VecEnv {
   std::vector<std::uint8_t> terminated_, truncated_;
   std::vector<Info> final_info_;
   std::vector<std::int64_t> episode_;
+  std::vector<std::vector<std::int32_t>> log_;  // record_actions: (N) the current episode's rows, reserved
   bool started_ = false;
 };
 

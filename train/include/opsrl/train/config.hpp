@@ -24,6 +24,8 @@
 //          telemetry_noise         true        noise on scraped values
 //          autoscale_episode_length "2h"       autoscale truncation
 //          autoscale_diurnal_period ""         "" keeps the scenario's; e.g. "2h"
+//          autoscale_surges_per_hour 1.0       random traffic surges per hour (< 0: the scenario's)
+//          autoscale_slo_per_minute -1         autoscale's reward per SLO-violation minute (< 0: shared)
 //          threads                 0           env-stepping threads (0: every core)
 // policy   d_model, layers, heads, ff,         TransformerPolicyOptions (64, 2, 4, 128,
 //          pointer_dim, value_hidden           32, 64)
@@ -41,6 +43,7 @@
 //          clip_coef               0.2         surrogate clip
 //          clip_vloss              true        clip the value loss as CleanRL does
 //          ent_coef                0.01
+//          autoscale_ent_coef      -1          autoscale rows' entropy coefficient (< 0: ent_coef)
 //          vf_coef                 0.5
 //          max_grad_norm           0.5
 //          target_kl               0.03        stop the epochs once approx_kl exceeds it (0: never)
@@ -83,6 +86,8 @@ struct EnvSection {
   bool telemetry_noise = true;
   std::string autoscale_episode_length = "2h";
   std::string autoscale_diurnal_period;
+  double autoscale_surges_per_hour = 1.0;  // < 0 keeps the scenario's
+  double autoscale_slo_per_minute = -1;   // < 0: the shared weight (envs::RewardWeights)
   int threads = 0;
 };
 
@@ -110,6 +115,7 @@ struct PpoSection {
   double clip_coef = 0.2;
   bool clip_vloss = true;
   double ent_coef = 0.01;
+  double autoscale_ent_coef = -1;  // the autoscale rows' entropy coefficient (< 0: ent_coef)
   double vf_coef = 0.5;
   double max_grad_norm = 0.5;
   double target_kl = 0.03;

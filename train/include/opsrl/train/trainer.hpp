@@ -36,7 +36,6 @@
 #include <opsrl/train/actor_critic.hpp>
 #include <opsrl/train/config.hpp>
 #include <opsrl/train/ppo.hpp>
-#include <opsrl/train/resumable_vec_env.hpp>
 #include <opsrl/train/rollout.hpp>
 
 namespace opsrl::train {
@@ -113,7 +112,7 @@ class Trainer {
 
   ActorCritic& policy() { return *policy_; }
   const TrainConfig& config() const { return config_; }
-  ResumableVecEnv& vec() { return *vec_; }
+  envs::VecEnv& vec() { return *vec_; }
   torch::Device device() const { return device_; }
   const std::vector<std::string>& task_names() const { return task_names_; }
   // Recent finished episodes' returns per task (the last 100), for progress lines.
@@ -122,7 +121,7 @@ class Trainer {
 
  private:
   struct ResumePoint {
-    VecEnvState envs;
+    envs::VecEnvState envs;
     torch::Tensor sample_rng, shuffle_rng;
     RewardScaler rewards;
     std::int64_t update = 0, global_step = 0;
@@ -134,7 +133,7 @@ class Trainer {
   TrainConfig config_;
   TrainerOptions options_;
   torch::Device device_;
-  std::unique_ptr<ResumableVecEnv> vec_;
+  std::unique_ptr<envs::VecEnv> vec_;
   std::shared_ptr<ActorCritic> policy_;
   std::unique_ptr<torch::optim::Adam> optimizer_;
   RolloutStorage storage_;
