@@ -132,6 +132,27 @@ TEST_CASE("evaluate agrees with act and with brute force over the heads") {
   }
 }
 
+TEST_CASE("the belief: verb logits move by kBeliefGain p(type) @ verb_from_belief; aux logits are unmasked") {
+  auto vec = mixed_vec("small", 4, 0, 12);
+  TransformerPolicy policy = make_policy(*vec, 2);
+  advance(*vec, policy, 8, 6);
+  const ObsTensors obs = observe(*vec);
+  torch::NoGradGuard no_grad;
+  const PolicyHeads before = policy->heads(obs);
+  torch::Tensor table = policy->named_parameters()["verb_from_belief"];
+  torch::Generator gen = at::detail::createCPUGenerator(3);
+  table.copy_(torch::randn(table.sizes(), gen));
+  const PolicyHeads after = policy->heads(obs);
+  const EvaluateOutput ev = policy->evaluate(obs, torch::zeros({obs.batch(), vec->action_width()}, torch::kInt64));
+  // The aux loss sees the type logits without the claim's mask: nothing is masked there.
+  CHECK((ev.diag_type_logits > kMaskedLogit / 2).all().item<bool>());
+  const torch::Tensor shift = torch::softmax(ev.diag_type_logits, 1).mm(table) * kBeliefGain;
+  const torch::Tensor allowed = before.verb > kMaskedLogit / 2;
+  REQUIRE(allowed.any().item<bool>());
+  CHECK(max_abs_diff((after.verb - before.verb).masked_select(allowed), shift.masked_select(allowed)) < 1e-4);
+  CHECK(torch::equal(after.target, before.target));  // the table only touches verbs
+}
+
 TEST_CASE("log-probabilities of every allowed action sum to 1 (incident, brute-force enumeration)") {
   // The first observation: no claim made yet, so every diagnosis is open.
   auto vec = mixed_vec("small", 1, 0, 30);

@@ -1,5 +1,7 @@
 // Reward terms and episode figures: diagnosis bonus and penalty, escalation and action costs,
 // false positives on control episodes, invalid actions, resolution, SLO and cost terms.
+#include <cmath>
+
 #include <doctest/doctest.h>
 
 #include <opsrl/envs/actions.hpp>
@@ -171,11 +173,14 @@ TEST_CASE("the right remedy resolves the incident: resolution bonus, recovery ti
   a.target = h.env->tokens().service_token(root_service == 0 ? 1 : 0);
   act(h, a);
   CHECK(h.env->info().episode.wrong_actions == 1);
+  CHECK(h.env->info().reward.wrong_action == doctest::Approx(-1.0));
+  CHECK(h.env->info().reward.false_positive == 0);
   CHECK(h.env->info().episode.detected);
   a.verb = sim::Verb::kKillProcess;
   a.target = truth.root_token;
   act(h, a);
   CHECK(h.env->info().episode.wrong_actions == 1);
+  CHECK(h.env->info().reward.wrong_action == 0);  // the remedy is not penalised
   StepResult r;
   int guard = 0;
   do r = h.noop();
@@ -208,6 +213,28 @@ TEST_CASE("SLO and cost terms follow the cluster's counters") {
   }
   CHECK(slo_total > 0);  // a hung dependency breaks the SLO
   CHECK(h.env->info().episode.slo_violation_minutes == doctest::Approx(slo_total / 60.0));
+}
+
+TEST_CASE("autoscale.slo_per_minute prices autoscale's violation minutes, the incident's stay shared") {
+  EnvConfig c;
+  c.autoscale.episode_length = 20 * sim::kMinute;
+  c.autoscale.surges_per_hour = 12;  // violations within a few minutes
+  for (double weight : {-1.0, 5.0}) {
+    c.autoscale.slo_per_minute = weight;
+    Harness h("autoscale", make_config(c));
+    h.reset(3);
+    double minutes = 0, penalty = 0;
+    while (!h.env->episode_over()) {
+      const double before = h.env->info().episode.slo_violation_minutes;
+      h.noop();
+      minutes += h.env->info().episode.slo_violation_minutes - before;
+      penalty += h.env->info().reward.slo_penalty;
+    }
+    REQUIRE(minutes > 0);
+    CHECK(penalty == doctest::Approx(-(weight < 0 ? 1.0 : weight) * minutes));
+  }
+  c.autoscale.slo_per_minute = std::nan("");
+  CHECK_THROWS_AS(make_config(c), std::invalid_argument);
 }
 
 TEST_CASE("autoscale: a scale-out costs more per step and the episode is truncated at its length") {
