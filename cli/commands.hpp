@@ -8,4 +8,8 @@ void add_scenarios(CLI::App& app);
 void add_faults(CLI::App& app);
 void add_eval(CLI::App& app);
 void add_train(CLI::App& app);
+void add_dataset(CLI::App& app);
+void add_record(CLI::App& app);
+void add_replay(CLI::App& app);
+void add_export(CLI::App& app);
 }  // namespace opsrl::cli

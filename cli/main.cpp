@@ -15,7 +15,11 @@ int main(int argc, char** argv) {
       "  opsrl faults list                   the fault catalogue, symptoms and remedies\n"
       "  opsrl eval --policy threshold,oracle --task incident --episodes 200\n"
       "                                      evaluate baseline policies on held-out episodes\n"
-      "  opsrl train                         train the transformer policy with PPO (docs/training.md)\n"};
+      "  opsrl train                         train the transformer policy with PPO (docs/training.md)\n"
+      "  opsrl export --checkpoint RUN --out policy.onnx --verify\n"
+      "                                      export a trained policy to ONNX, checked in ONNX Runtime\n"
+      "  opsrl record --policy oracle --episodes 100 --out oracle.h5\n"
+      "                                      record episodes as an HDF5 dataset (docs/datasets.md)\n"};
   app.set_version_flag("--version", "opsrl " OPSRL_VERSION);
   app.require_subcommand(1);
   opsrl::cli::add_simulate(app);
@@ -23,6 +27,10 @@ int main(int argc, char** argv) {
   opsrl::cli::add_faults(app);
   opsrl::cli::add_eval(app);
   opsrl::cli::add_train(app);
+  opsrl::cli::add_record(app);
+  opsrl::cli::add_replay(app);
+  opsrl::cli::add_dataset(app);
+  opsrl::cli::add_export(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

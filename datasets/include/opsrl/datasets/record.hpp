@@ -1,0 +1,108 @@
+#pragma once
+// Recording a policy's episodes into a dataset through the vectorized env.
+//
+//   auto policy = agents::make_policy("oracle", agents::PolicyOptions{}.with_seed(S));
+//   PolicyHooks hooks = policy_hooks(*policy);    // datasets/ does not depend on agents/
+//   Writer w("oracle.h5", simulator_header(*config, spec, hooks.name, S, "default", "", cmd));
+//   record(hooks, {.task = "incident", .episodes = 100, .seed = S, .config = config}, w);
+//   w.close();
+//
+// Seeds: episode k (0-based) is reset with seed S + k (the VecEnv's rule seed + i + e*N with
+// k = i + e*N), and episodes are written in the order of k, so the file does not depend on the
+// number of envs or threads. Each episode stores its seed; the root stores the policy, its seed,
+// the env config and the scenario's TOML text, which is all a re-simulation needs.
+//
+// Parameter     Default     Meaning (RecordOptions)
+// task          incident    the task recorded
+// episodes      10          episodes written (k = 0 .. episodes-1)
+// seed          0           S above
+// config        required    the env config (make_config())
+// num_envs      0           envs stepped together (0: default_envs()); the file does not depend on it
+// num_threads   1           threads (0: every core); the file does not depend on it
+// progress      none        called after each written episode with (episodes, total, steps so far)
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+
+#include <oneapi/tbb/task_arena.h>
+
+#include <opsrl/datasets/header.hpp>
+#include <opsrl/datasets/writer.hpp>
+#include <opsrl/envs/config.hpp>
+#include <opsrl/envs/vec_env.hpp>
+
+namespace opsrl::datasets {
+
+// A policy as datasets/ sees it: agents::Policy's calls, bound as functions.
+struct PolicyHooks {
+  std::string name;
+  std::function<void(const envs::VecEnv&)> reset;
+  std::function<void(const envs::VecEnv&, int env)> begin_episode;
+  std::function<void(const envs::VecEnv&, std::span<std::int32_t> actions)> act;
+};
+
+// Binds any object with agents::Policy's reset / begin_episode / act / name (the policy must
+// outlive the hooks).
+template <typename P>
+PolicyHooks policy_hooks(P& policy) {
+  return {std::string(policy.name()), [&policy](const envs::VecEnv& v) { policy.reset(v); },
+          [&policy](const envs::VecEnv& v, int env) { policy.begin_episode(v, env); },
+          [&policy](const envs::VecEnv& v, std::span<std::int32_t> a) { policy.act(v, a); }};
+}
+
+struct RecordOptions {
+  std::string task = "incident";
+  int episodes = 10;
+  std::uint64_t seed = 0;
+  envs::EnvConfigPtr config;
+  int num_envs = 0;
+  int num_threads = 1;
+  std::function<void(int done, int total, std::int64_t steps)> progress;
+};
+
+struct RecordResult {
+  int episodes = 0;
+  std::int64_t steps = 0;
+  double seconds = 0;         // wall time, recording and writing
+  double write_seconds = 0;   // of which in Writer::append
+};
+
+// Runs the policy and appends options.episodes episodes to `writer` (which the caller closes).
+// Throws std::invalid_argument for bad options.
+RecordResult record(PolicyHooks& policy, const RecordOptions& options, Writer& writer);
+
+// Envs stepped together when the caller leaves it to us: enough to keep `num_threads` threads
+// (0: every core) busy, min(4 x threads, 32), and never more than `episodes`. Each env holds a
+// whole episode in memory until it is written (max_episode_steps rows: 1.6 MB on `default`,
+// 40 MB for a 2 h autoscale episode on `large`), so more envs than threads only cost memory.
+int default_envs(int episodes, int num_threads);
+
+// The TOML text of a built-in scenario name or a scenario file (std::invalid_argument if neither).
+std::string scenario_text(const std::string& name_or_path);
+
+// The root attributes of a simulator recording.
+DatasetHeader simulator_header(const envs::EnvConfig& config, const envs::EnvSpec& spec, std::string policy,
+                               std::uint64_t policy_seed, const std::string& scenario_name_or_path, std::string difficulty,
+                               std::string command);
+
+// The EnvSpec of `task` under `config` (builds one env).
+envs::EnvSpec spec_of(const std::string& task, const envs::EnvConfigPtr& config);
+
+// Runs fn(act) in an arena of `threads` threads when > 1, as the VecEnv does, so that a policy
+// that parallelises with tbb stays within the thread budget.
+class PolicyArena {
+ public:
+  explicit PolicyArena(int threads);
+  template <typename F>
+  void run(F&& f) {
+    if (arena_) arena_->execute(std::forward<F>(f));
+    else f();
+  }
+
+ private:
+  std::unique_ptr<tbb::task_arena> arena_;
+};
+
+}  // namespace opsrl::datasets
