@@ -220,8 +220,10 @@ void Trainer::mark_resume_point() {
 
 // Diagnosis labels of step t from the ground truth the envs keep (never shown to the policy),
 // at every incident step, for the policy's unmasked diagnosis belief (which remediation reads):
-// the active fault with the earliest onset (type, root token); while none is active (before any
-// onset, once mitigated, control episodes) "no claim" (aux.no_claim_label) or nothing.
+// the active fault with the earliest onset (type, root token); if none is active but one has
+// started and the episode's claim is still to be made, that one (a quick fix must not teach the
+// claim head that there was nothing to claim); otherwise (before any onset, once mitigated and
+// claimed, control episodes) "no claim" (aux.no_claim_label) or nothing.
 void Trainer::write_labels(int t) {
   const int N = vec_->size(), T = vec_->max_tokens();
   std::int64_t* type = storage_.aux_type[t].data_ptr<std::int64_t>();
@@ -231,10 +233,14 @@ void Trainer::write_labels(int t) {
     if (vec_->spec(i).task != "incident") continue;
     const envs::EpisodeStats& ep = vec_->info(i).episode;
     const envs::FaultTruth* first = nullptr;
+    const envs::FaultTruth* first_started = nullptr;
     for (int k = 0; k < ep.num_faults && k < envs::kMaxFaults; ++k) {
       const envs::FaultTruth& f = ep.faults[k];
-      if (f.active && f.onset_s <= ep.elapsed_s && (!first || f.onset_s < first->onset_s)) first = &f;
+      if (f.onset_s < 0 || f.onset_s > ep.elapsed_s) continue;
+      if (f.active && (!first || f.onset_s < first->onset_s)) first = &f;
+      if (!first_started || f.onset_s < first_started->onset_s) first_started = &f;
     }
+    if (!first && !ep.claimed) first = first_started;
     if (!first) {
       if (config_.aux.no_claim_label) type[i] = envs::incident::kNoClaim;
       continue;
