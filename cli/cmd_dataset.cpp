@@ -1,5 +1,6 @@
-// `opsrl dataset check|info|import-nezha`: validate a dataset file (every problem, with its
-// path inside the file), summarise one, or import Nezha's recorded incidents (docs/datasets.md).
+// `opsrl dataset check|info|import-nezha|import-prometheus`: validate a dataset file (every
+// problem, with its path inside the file), summarise one, or import Nezha's recorded incidents
+// or Prometheus range queries (docs/datasets.md).
 #include <cmath>
 #include <memory>
 
@@ -7,6 +8,7 @@
 
 #include <opsrl/datasets/check.hpp>
 #include <opsrl/datasets/nezha.hpp>
+#include <opsrl/datasets/prometheus_import.hpp>
 #include <opsrl/datasets/reader.hpp>
 #include <opsrl/datasets/summary.hpp>
 #include <opsrl/sim/time.hpp>
@@ -117,6 +119,34 @@ void import_nezha(const ImportArgs& a) {
   fmt::print("wrote {}: {} episodes ({} faults), {} steps, T = {} tokens\n", a.out, r.episodes, r.faults, r.steps, r.tokens);
 }
 
+struct PrometheusArgs {
+  std::vector<std::string> query_range;
+  std::string labels;
+  std::string scenario = "default";
+  std::string out;
+  int history = 4;
+};
+
+void import_prometheus(const PrometheusArgs& a) {
+  datasets::PrometheusOptions o;
+  for (const std::string& f : a.query_range) o.query_range.emplace_back(f);
+  o.labels = a.labels;
+  o.scenario = a.scenario;
+  o.history = a.history;
+  std::string command = "opsrl dataset import-prometheus";
+  for (const std::string& f : a.query_range) command += " --query-range " + f;
+  command += fmt::format(" --labels {} --scenario {} --out {} --history {}", a.labels, a.scenario, a.out, a.history);
+  datasets::PrometheusReport r;
+  try {
+    r = datasets::import_prometheus(o, a.out, command);
+  } catch (const std::invalid_argument& e) {
+    throw std::runtime_error(e.what());
+  }
+  for (const std::string& n : r.notes) fmt::print("  {}\n", n);
+  fmt::print("wrote {}: {} episodes, {} steps, T = {} tokens (from {} series, {} samples, {} snapshots in {} files)\n", a.out,
+             r.episodes, r.steps, r.tokens, r.series, r.samples, r.snapshots, r.files);
+}
+
 }  // namespace
 
 void add_dataset(CLI::App& app) {
@@ -141,6 +171,20 @@ void add_dataset(CLI::App& app) {
   imp->add_option("--after", args->after, "Window end after each injection, at most (cut before the next)")->capture_default_str();
   imp->add_option("--history", args->history, "Scrapes (minute rows) per history window")->capture_default_str();
   imp->callback([args] { import_nezha(*args); });
+
+  auto pargs = std::make_shared<PrometheusArgs>();
+  auto* prom = cmd->add_subcommand("import-prometheus",
+                                   "Import Prometheus query_range answers (JSON) and a labels file of incident windows as an "
+                                   "incident dataset");
+  prom->add_option("--query-range", pargs->query_range, "A /api/v1/query_range answer saved as JSON (repeatable; merged)")
+      ->required();
+  prom->add_option("--labels", pargs->labels, "The labels file (.toml or .json): incident windows, root causes, label names")
+      ->required();
+  prom->add_option("--scenario", pargs->scenario, "The scenario whose entities the series name (built-in name or .toml)")
+      ->capture_default_str();
+  prom->add_option("--out", pargs->out, "The .h5 file to write")->required();
+  prom->add_option("--history", pargs->history, "Steps per history window")->capture_default_str();
+  prom->callback([pargs] { import_prometheus(*pargs); });
 }
 
 }  // namespace opsrl::cli

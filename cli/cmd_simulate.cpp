@@ -1,6 +1,9 @@
 // `opsrl simulate`: run a scenario with injected faults; print the incident timeline and a
-// metrics summary, optionally export every scrape as CSV.
+// metrics summary, optionally export every scrape as CSV, or serve it to a Prometheus scraper
+// while the run is paced against wall time (--serve-metrics, --pace).
 #include <chrono>
+#include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -8,10 +11,13 @@
 
 #include <fmt/format.h>
 
+#include <opsrl/datasets/prometheus_exposition.hpp>
 #include <opsrl/sim/cluster.hpp>
 
 #include "commands.hpp"
 #include "format.hpp"
+#include "metrics_server.hpp"
+#include "paced_run.hpp"
 
 namespace opsrl::cli {
 
@@ -27,6 +33,8 @@ struct SimulateArgs {
   int random_faults = -1;  // -1: 3 when nothing is injected by hand
   std::string metrics_out;
   std::string traffic_trace;
+  std::string serve_metrics;  // ADDR:PORT
+  double pace = 0;            // simulated seconds per wall second; 0: as fast as possible (1 when serving)
   bool quiet = false;
   bool verbose = false;
 };
@@ -117,10 +125,17 @@ void run(const SimulateArgs& args) {
     if (!*csv) throw std::runtime_error(fmt::format("cannot write --metrics-out \"{}\"", args.metrics_out));
     *csv << "time_s,metric,entity,value\n";
   }
+  std::unique_ptr<MetricsServer> server;
+  if (!args.serve_metrics.empty()) {
+    server = std::make_unique<MetricsServer>(args.serve_metrics);
+    fmt::print(stderr, "serving metrics on http://{}:{}/metrics (Prometheus text format 0.0.4), {:g} simulated s per wall s\n",
+               server->host(), server->port(), args.pace > 0 ? args.pace : 1.0);
+  }
   std::vector<ServiceStats> stats(services);
   int scrapes = 0;
   cluster.set_scrape_hook([&](const Telemetry& t) {
     ++scrapes;
+    if (server) server->publish(datasets::prom::format_exposition(cluster));
     for (int s = 0; s < services; ++s) {
       stats[s].rps += t.services(s, kSvcRequestRate);
       stats[s].error += t.services(s, kSvcErrorRate);
@@ -155,7 +170,20 @@ void run(const SimulateArgs& args) {
   }
 
   const auto start = std::chrono::steady_clock::now();
-  cluster.run_until(duration);
+  SimTime simulated = duration;  // less when a signal stops a paced run
+  if (server || args.pace > 0) {
+    const PacedRun paced = run_paced(cluster, duration, args.pace > 0 ? args.pace : 1.0);
+    simulated = paced.reached;
+    if (server) {
+      server->stop();
+      fmt::print(stderr, "metrics server stopped after {} requests\n", server->requests());
+    }
+    if (paced.signal)
+      fmt::print(stderr, "opsrl simulate: stopped by {} at simulated time {}\n", paced.signal == SIGINT ? "SIGINT" : "SIGTERM",
+                 format_time(simulated));
+  } else {
+    cluster.run_until(duration);
+  }
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
   if (csv) {
@@ -165,13 +193,13 @@ void run(const SimulateArgs& args) {
   }
 
   const Counters& c = cluster.counters();
-  fmt::print("\nSummary: {} simulated in {:.3f} s wall ({:.0f}x real time), {} events\n", format_time(duration), wall,
-             to_seconds(duration) / std::max(wall, 1e-9), c.events_processed);
+  fmt::print("\nSummary: {} simulated in {:.3f} s wall ({:.0f}x real time), {} events\n", format_time(simulated), wall,
+             to_seconds(simulated) / std::max(wall, 1e-9), c.events_processed);
   const double in = std::max(c.requests_in, 1.0);
   fmt::print("  requests      {:.0f} in, {:.3f}% served, {:.3f}% failed, {:.0f} in flight\n", c.requests_in,
              100 * c.requests_served / in, 100 * c.requests_failed / in, c.requests_in_flight);
-  fmt::print("  SLO violated  {:.1f} min of {:.0f} ({:.1f}%)\n", c.slo_violation_seconds / 60, to_seconds(duration) / 60,
-             100 * c.slo_violation_seconds / to_seconds(duration));
+  fmt::print("  SLO violated  {:.1f} min of {:.0f} ({:.1f}%)\n", c.slo_violation_seconds / 60, to_seconds(simulated) / 60,
+             100 * c.slo_violation_seconds / std::max(to_seconds(simulated), 1e-9));
   fmt::print("  cost          ${:.2f} replicas + ${:.2f} nodes + ${:.2f} actions\n", c.replica_cost_usd, c.node_cost_usd,
              c.action_cost_usd);
   fmt::print("  OOM kills     {}\n\n", c.oom_kills);
@@ -209,6 +237,17 @@ void add_simulate(CLI::App& app) {
   cmd->add_option("--random-faults", args->random_faults, "Random faults spread over the run (default: 3 when no --inject)");
   cmd->add_option("--metrics-out", args->metrics_out, "Write every scrape to this CSV (time_s,metric,entity,value)");
   cmd->add_option("--traffic-trace", args->traffic_trace, "Replay this CSV (timestamp,value) as the external traffic");
+  cmd->add_option("--serve-metrics", args->serve_metrics,
+                  "Serve the latest scrape on http://ADDR:PORT/metrics in the Prometheus text format while the run is paced "
+                  "(--pace, default 1); SIGINT/SIGTERM end the run cleanly (docs/datasets.md, \"Prometheus\")");
+  cmd->add_option("--pace", args->pace, "Pace the run against wall time: simulated seconds per wall second, e.g. 60")
+      ->check(CLI::Validator(
+          [](std::string& v) -> std::string {
+            char* end = nullptr;
+            const double x = std::strtod(v.c_str(), &end);
+            return end != v.c_str() && *end == '\0' && x > 0 && std::isfinite(x) ? "" : "must be a number > 0, got " + v;
+          },
+          "X > 0"));
   cmd->add_flag("--quiet,-q", args->quiet, "Only print the summary");
   cmd->add_flag("--verbose,-v", args->verbose, "Show every replica start and stop in the timeline");
   cmd->callback([args] { run(*args); });

@@ -102,8 +102,9 @@ class Checker {
       }
     }
     source_ = string_attr(root_, "/", key::kSource).value_or("");
-    if (!source_.empty() && source_ != kSourceSimulator && source_ != kSourceNezha)
-      problem("/@source", fmt::format("unknown source \"{}\" (expected \"{}\" or \"{}\")", source_, kSourceSimulator, kSourceNezha));
+    if (!source_.empty() && source_ != kSourceSimulator && source_ != kSourceNezha && source_ != kSourcePrometheus)
+      problem("/@source", fmt::format("unknown source \"{}\" (expected \"{}\", \"{}\" or \"{}\")", source_, kSourceSimulator,
+                                      kSourceNezha, kSourcePrometheus));
     for (const char* k : {key::kScenario, key::kPolicy, key::kDifficulty, key::kCommand, key::kNotes}) string_attr(root_, "/", k);
     number_attr<std::uint64_t>(root_, "/", key::kPolicySeed, AttrKind::kInteger);
     const auto toml = string_attr(root_, "/", key::kScenarioToml);

@@ -22,6 +22,7 @@ inline constexpr int kFormatVersion = 1;
 // Where the episodes came from (root attribute `source`).
 inline constexpr std::string_view kSourceSimulator = "simulator";  // recorded by `opsrl record`
 inline constexpr std::string_view kSourceNezha = "nezha";          // imported by `opsrl dataset import-nezha`
+inline constexpr std::string_view kSourcePrometheus = "prometheus";  // imported by `opsrl dataset import-prometheus`
 
 namespace key {
 // Root attributes.
