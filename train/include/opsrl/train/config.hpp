@@ -25,7 +25,7 @@
 //          autoscale_episode_length "2h"       autoscale truncation
 //          autoscale_diurnal_period ""         "" keeps the scenario's; e.g. "2h"
 //          autoscale_surges_per_hour 1.0       random traffic surges per hour (< 0: the scenario's)
-//          autoscale_slo_per_minute 3.0        autoscale's reward per SLO-violation minute (< 0: shared)
+//          autoscale_slo_per_minute -1         autoscale's reward per SLO-violation minute (< 0: shared)
 //          threads                 0           env-stepping threads (0: every core)
 // policy   d_model, layers, heads, ff,         TransformerPolicyOptions (64, 2, 4, 128,
 //          pointer_dim, value_hidden           32, 64)
@@ -87,7 +87,7 @@ struct EnvSection {
   std::string autoscale_episode_length = "2h";
   std::string autoscale_diurnal_period;
   double autoscale_surges_per_hour = 1.0;  // < 0 keeps the scenario's
-  double autoscale_slo_per_minute = 3.0;  // < 0: the shared weight (envs::RewardWeights)
+  double autoscale_slo_per_minute = -1;   // < 0: the shared weight (envs::RewardWeights)
   int threads = 0;
 };
 
