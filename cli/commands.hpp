@@ -12,4 +12,5 @@ void add_dataset(CLI::App& app);
 void add_record(CLI::App& app);
 void add_replay(CLI::App& app);
 void add_export(CLI::App& app);
+void add_offline(CLI::App& app);
 }  // namespace opsrl::cli

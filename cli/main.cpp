@@ -19,7 +19,9 @@ int main(int argc, char** argv) {
       "  opsrl export --checkpoint RUN --out policy.onnx --verify\n"
       "                                      export a trained policy to ONNX, checked in ONNX Runtime\n"
       "  opsrl record --policy oracle --episodes 100 --out oracle.h5\n"
-      "                                      record episodes as an HDF5 dataset (docs/datasets.md)\n"};
+      "                                      record episodes as an HDF5 dataset (docs/datasets.md)\n"
+      "  opsrl offline --algo bc --dataset oracle.h5\n"
+      "                                      train the policy from a dataset (behaviour cloning or IQL)\n"};
   app.set_version_flag("--version", "opsrl " OPSRL_VERSION);
   app.require_subcommand(1);
   opsrl::cli::add_simulate(app);
@@ -31,6 +33,7 @@ int main(int argc, char** argv) {
   opsrl::cli::add_replay(app);
   opsrl::cli::add_dataset(app);
   opsrl::cli::add_export(app);
+  opsrl::cli::add_offline(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

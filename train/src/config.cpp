@@ -183,14 +183,13 @@ std::vector<ConfigKey> config_keys(TrainConfig& c) {
   };
 }
 
-void apply_toml(TrainConfig& config, std::string_view text, const std::string& origin) {
+void apply_toml(std::vector<ConfigKey>& keys, std::string_view text, const std::string& origin) {
   toml::table root;
   try {
     root = toml::parse(text, std::string_view(origin));
   } catch (const toml::parse_error& e) {
     throw ConfigError(fmt::format("{}: {}", where(origin, e.source()), e.description()));
   }
-  std::vector<ConfigKey> keys = config_keys(config);
   for (auto&& [section_key, section_node] : root) {
     const std::string section(section_key.str());
     const toml::table* table = section_node.as_table();
@@ -209,6 +208,11 @@ void apply_toml(TrainConfig& config, std::string_view text, const std::string& o
   }
 }
 
+void apply_toml(TrainConfig& config, std::string_view text, const std::string& origin) {
+  std::vector<ConfigKey> keys = config_keys(config);
+  apply_toml(keys, text, origin);
+}
+
 TrainConfig load_config_file(const std::filesystem::path& path, TrainConfig base) {
   std::ifstream in(path);
   if (!in) throw ConfigError(fmt::format("{}: cannot open the config file", path.string()));
@@ -218,11 +222,13 @@ TrainConfig load_config_file(const std::filesystem::path& path, TrainConfig base
   return base;
 }
 
-std::string_view default_config_text() {
+std::string_view embedded_config_text(std::string_view name) {
   for (const EmbeddedFile& f : configs::embedded_files())
-    if (f.name == "default") return f.text;
-  throw std::logic_error("train/configs/default.toml is not embedded");
+    if (f.name == name) return f.text;
+  throw std::logic_error(fmt::format("train/configs/{}.toml is not embedded", name));
 }
+
+std::string_view default_config_text() { return embedded_config_text("default"); }
 
 TrainConfig default_config() {
   TrainConfig c;
@@ -230,13 +236,12 @@ TrainConfig default_config() {
   return c;
 }
 
-void apply_override(TrainConfig& config, std::string_view assignment) {
+void apply_override(std::vector<ConfigKey>& keys, std::string_view assignment) {
   const auto eq = assignment.find('=');
   if (eq == std::string_view::npos || eq == 0)
     throw ConfigError(fmt::format("--set {}: expected KEY=VALUE, e.g. ppo.clip_coef=0.1", assignment));
   const std::string name(assignment.substr(0, eq));
   const std::string value(assignment.substr(eq + 1));
-  std::vector<ConfigKey> keys = config_keys(config);
   auto it = std::find_if(keys.begin(), keys.end(), [&](const ConfigKey& k) { return k.name == name; });
   if (it == keys.end()) {
     const std::string section = section_of(name);
@@ -262,11 +267,15 @@ void apply_override(TrainConfig& config, std::string_view assignment) {
     throw ConfigError(fmt::format("--set {}: {}", assignment, err));
 }
 
-std::string to_toml(const TrainConfig& config) {
-  TrainConfig copy = config;
-  std::string out = "# opsrl train: resolved configuration (docs/training.md describes every key)\n";
+void apply_override(TrainConfig& config, std::string_view assignment) {
+  std::vector<ConfigKey> keys = config_keys(config);
+  apply_override(keys, assignment);
+}
+
+std::string to_toml(const std::vector<ConfigKey>& keys, std::string_view title) {
+  std::string out = fmt::format("# {}\n", title);
   std::string last;
-  for (const ConfigKey& k : config_keys(copy)) {
+  for (const ConfigKey& k : keys) {
     const std::string section = section_of(k.name);
     if (section != last) {
       out += fmt::format("\n[{}]\n", section);
@@ -346,6 +355,11 @@ void TrainConfig::validate() const {
   require(eval.seed >= 0, "eval.seed must be >= 0, got {}", eval.seed);
   require(log.progress == "auto" || log.progress == "lines" || log.progress == "off",
           "log.progress must be \"auto\", \"lines\" or \"off\", got \"{}\"", log.progress);
+}
+
+std::string to_toml(const TrainConfig& config) {
+  TrainConfig copy = config;
+  return to_toml(config_keys(copy), "opsrl train: resolved configuration (docs/training.md describes every key)");
 }
 
 }  // namespace opsrl::train

@@ -95,54 +95,53 @@ void truncate_metrics(const std::filesystem::path& path, std::int64_t update) {
   write_atomically(path, [&](const std::string& tmp) { std::ofstream(tmp) << kept; });
 }
 
-std::string fmt_count(double v) {
+}  // namespace
+
+std::string format_count(double v) {
   if (v >= 1e6) return fmt::format("{:.2f}M", v / 1e6);
   if (v >= 1e3) return fmt::format("{:.1f}k", v / 1e3);
   return fmt::format("{:.0f}", v);
 }
 
-std::string fmt_duration(double s) {
+std::string format_duration(double s) {
   if (!std::isfinite(s) || s < 0) return "?";
   const auto t = static_cast<long>(s + 0.5);
   return t >= 3600 ? fmt::format("{}:{:02}:{:02}", t / 3600, t / 60 % 60, t % 60) : fmt::format("{}:{:02}", t / 60, t % 60);
 }
 
-class Progress {
- public:
-  explicit Progress(const std::string& mode)
-      : on_(mode != "off"), tty_(mode == "auto" && ::isatty(STDERR_FILENO)) {}
-  void show(const std::string& line) {
-    if (!on_) return;
-    if (tty_) fmt::print(stderr, "\r{}\033[K", line);
-    else fmt::print(stderr, "{}\n", line);
-    std::fflush(stderr);
-  }
-  void message(const std::string& text) {
-    if (tty_) fmt::print(stderr, "\r\033[K");
-    fmt::print(stderr, "{}\n", text);
-    std::fflush(stderr);
-  }
-  void finish() {
-    if (on_ && tty_) fmt::print(stderr, "\n");
-  }
+ProgressLine::ProgressLine(const std::string& mode) : on_(mode != "off"), tty_(mode == "auto" && ::isatty(STDERR_FILENO)) {}
 
- private:
-  bool on_, tty_;
-};
+void ProgressLine::show(const std::string& line) {
+  if (!on_) return;
+  if (tty_) fmt::print(stderr, "\r{}\033[K", line);
+  else fmt::print(stderr, "{}\n", line);
+  std::fflush(stderr);
+}
 
-void save(Trainer& trainer, const std::filesystem::path& dir, int keep) {
+void ProgressLine::message(const std::string& text) {
+  if (tty_) fmt::print(stderr, "\r\033[K");
+  fmt::print(stderr, "{}\n", text);
+  std::fflush(stderr);
+}
+
+void ProgressLine::finish() {
+  if (on_ && tty_) fmt::print(stderr, "\n");
+}
+
+void save_checkpoint_files(const std::filesystem::path& dir, const std::string& stem, std::int64_t number, int keep,
+                           const std::function<void(const std::filesystem::path&)>& write_latest) {
   const auto ckpt = dir / "checkpoints";
   std::filesystem::create_directories(ckpt);
   const auto latest = ckpt / "latest.pt";
-  trainer.save_checkpoint(latest);
-  const auto numbered = ckpt / fmt::format("update_{:06}.pt", trainer.update_count());
+  write_latest(latest);
+  const auto numbered = ckpt / fmt::format("{}_{:06}.pt", stem, number);
   std::error_code ec;
   std::filesystem::remove(numbered, ec);
   std::filesystem::create_hard_link(latest, numbered, ec);
   if (ec) std::filesystem::copy_file(latest, numbered, std::filesystem::copy_options::overwrite_existing);
   if (keep <= 0) return;
   std::vector<std::filesystem::path> numbered_files;
-  const std::regex re("update_[0-9]+\\.pt");
+  const std::regex re(stem + "_[0-9]+\\.pt");
   for (const auto& e : std::filesystem::directory_iterator(ckpt))
     if (std::regex_match(e.path().filename().string(), re)) numbered_files.push_back(e.path());
   std::sort(numbered_files.begin(), numbered_files.end());
@@ -150,44 +149,57 @@ void save(Trainer& trainer, const std::filesystem::path& dir, int keep) {
     std::filesystem::remove(numbered_files[k], ec);
 }
 
-void evaluate_now(Trainer& trainer, const std::filesystem::path& dir, Progress& progress) {
-  const TrainConfig& c = trainer.config();
-  const auto path = dir / "eval.csv";
-  const bool fresh = !std::filesystem::exists(path);
-  std::ofstream out(path, std::ios::app);
+std::string evaluate_into_csv(agents::Policy& policy, const std::vector<std::pair<std::string, envs::EnvConfigPtr>>& tasks,
+                              const EvalSection& eval, int env_threads, std::int64_t update, std::int64_t global_step,
+                              const std::filesystem::path& csv, const std::string& unit) {
+  const bool fresh = !std::filesystem::exists(csv);
+  std::ofstream out(csv, std::ios::app);
   if (fresh) out << "update,global_step,task,figure,value,ci95,n\n";
-  LearnedPolicy policy(std::shared_ptr<ActorCritic>(&trainer.policy(), [](ActorCritic*) {}), "learned", trainer.device());
-  std::string line = fmt::format("eval @ update {}:", trainer.update_count());
-  const auto env_config = make_env_config(c);
-  for (const std::string& task : trainer.task_names()) {
+  std::string line = fmt::format("eval @ {} {}:", unit, update);
+  for (const auto& [task, env_config] : tasks) {
     agents::EvalOptions o;
     o.task = task;
-    o.episodes = c.eval.episodes;
-    o.seed = static_cast<std::uint64_t>(c.eval.seed);
+    o.episodes = eval.episodes;
+    o.seed = static_cast<std::uint64_t>(eval.seed);
     o.config = env_config;
-    o.num_threads = c.env.threads;
+    o.num_threads = env_threads;
     const agents::EvalResult r = agents::evaluate(policy, o);
     for (const agents::Figure& f : agents::figures(r.summary))
-      out << fmt::format("{},{},{},{},{},{},{}\n", trainer.update_count(), trainer.global_step(), task, f.key, num(f.value),
-                         num(f.ci95), f.n);
+      out << fmt::format("{},{},{},{},{},{},{}\n", update, global_step, task, f.key, num(f.value), num(f.ci95), f.n);
     line += fmt::format(" {} return {:.2f}", task, r.summary.return_.mean);
     if (task == "incident")
       line += fmt::format(" (diagnosed {:.0f}%, resolved {:.0f}%)", 100 * r.summary.rca.value(),
                           100 * r.summary.mitigation.value());
   }
-  progress.message(line);
+  return line;
 }
 
-}  // namespace
-
-std::filesystem::path default_run_dir() {
+std::filesystem::path default_run_dir(const std::string& prefix) {
   const std::time_t now = std::time(nullptr);
   std::tm tm{};
   localtime_r(&now, &tm);
   char buf[32];
-  std::strftime(buf, sizeof buf, "train-%Y%m%d-%H%M%S", &tm);
-  return std::filesystem::path("runs") / buf;
+  std::strftime(buf, sizeof buf, "-%Y%m%d-%H%M%S", &tm);
+  return std::filesystem::path("runs") / (prefix + buf);
 }
+
+namespace {
+
+void save(Trainer& trainer, const std::filesystem::path& dir, int keep) {
+  save_checkpoint_files(dir, "update", trainer.update_count(), keep,
+                        [&](const std::filesystem::path& latest) { trainer.save_checkpoint(latest); });
+}
+
+void evaluate_now(Trainer& trainer, const std::filesystem::path& dir, ProgressLine& progress) {
+  LearnedPolicy policy(std::shared_ptr<ActorCritic>(&trainer.policy(), [](ActorCritic*) {}), "learned", trainer.device());
+  const auto env_config = make_env_config(trainer.config());
+  std::vector<std::pair<std::string, envs::EnvConfigPtr>> tasks;
+  for (const std::string& task : trainer.task_names()) tasks.emplace_back(task, env_config);
+  progress.message(evaluate_into_csv(policy, tasks, trainer.config().eval, trainer.config().env.threads,
+                                     trainer.update_count(), trainer.global_step(), dir / "eval.csv"));
+}
+
+}  // namespace
 
 RunSummary run_training(const RunOptions& options) {
   TrainConfig config = options.config;
@@ -219,7 +231,7 @@ RunSummary run_training(const RunOptions& options) {
   to.stop = options.handle_sigint ? &g_sigint : options.stop;
   auto stopped = [&] { return (to.stop && to.stop->load()) || (options.stop && options.stop->load()); };
 
-  Progress progress(config.log.progress);
+  ProgressLine progress(config.log.progress);
   Trainer trainer(config, to);
   if (resume) {
     const auto ckpt = resolve_checkpoint(dir);
@@ -268,13 +280,13 @@ RunSummary run_training(const RunOptions& options) {
     const double session = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const double rate = static_cast<double>(trainer.global_step() - step0) / std::max(1e-9, session);
     std::string line = fmt::format("update {}/{} | {}/{} steps | {} SPS", m.update, trainer.num_updates(),
-                                   fmt_count(static_cast<double>(m.global_step)),
-                                   fmt_count(static_cast<double>(c.run.total_steps)), fmt_count(m.sps));
+                                   format_count(static_cast<double>(m.global_step)),
+                                   format_count(static_cast<double>(c.run.total_steps)), format_count(m.sps));
     const auto recent = trainer.recent_mean_returns();
     for (std::size_t k = 0; k < recent.size(); ++k)
       line += fmt::format(" | {} {}", trainer.task_names()[k], std::isnan(recent[k]) ? "-" : fmt::format("{:.2f}", recent[k]));
     const auto left = std::max<std::int64_t>(0, c.run.total_steps - trainer.global_step());
-    line += fmt::format(" | kl {:.4f} | ETA {}", m.approx_kl, fmt_duration(static_cast<double>(left) / rate));
+    line += fmt::format(" | kl {:.4f} | ETA {}", m.approx_kl, format_duration(static_cast<double>(left) / rate));
     progress.show(line);
   }
   progress.finish();

@@ -76,15 +76,6 @@ void check_format(torch::serialize::InputArchive& ar, const std::string& path) {
                                          version, kFormat, kVersion));
 }
 
-torch::serialize::InputArchive open_checkpoint(const std::filesystem::path& path, torch::Device device) {
-  if (!std::filesystem::is_regular_file(path))
-    throw std::runtime_error(fmt::format("{}: no such checkpoint file", path.string()));
-  torch::serialize::InputArchive ar;
-  ar.load_from(path.string(), device);
-  check_format(ar, path.string());
-  return ar;
-}
-
 // Keys that must agree between a checkpoint and the config that resumes it.
 std::vector<std::string> structural_differences(const TrainConfig& a, const TrainConfig& b) {
   TrainConfig ca = a, cb = b;
@@ -103,6 +94,15 @@ std::vector<std::string> structural_differences(const TrainConfig& a, const Trai
 }
 
 }  // namespace
+
+torch::serialize::InputArchive open_checkpoint(const std::filesystem::path& path, torch::Device device) {
+  if (!std::filesystem::is_regular_file(path))
+    throw std::runtime_error(fmt::format("{}: no such checkpoint file", path.string()));
+  torch::serialize::InputArchive ar;
+  ar.load_from(path.string(), device);
+  check_format(ar, path.string());
+  return ar;
+}
 
 void set_compute_threads(int threads) {
 #ifdef OPSRL_TRAIN_HAVE_TRANSFORMER
@@ -453,22 +453,27 @@ void write_atomically(const std::filesystem::path& path, const std::function<voi
   std::filesystem::rename(tmp, path);
 }
 
-void Trainer::save_checkpoint(const std::filesystem::path& path) const {
-  torch::serialize::OutputArchive ar;
+void write_checkpoint_core(torch::serialize::OutputArchive& ar, ActorCritic& policy, const TrainConfig& config,
+                           std::int64_t update, std::int64_t global_step, double elapsed_seconds) {
   ar.write("format", c10::IValue(std::string(kFormat)));
   ar.write("version", c10::IValue(kVersion));
-  ar.write("policy_kind", c10::IValue(policy_->kind()));
-  ar.write("policy_options", c10::IValue(policy_->options_toml()));
-  ar.write("config", c10::IValue(to_toml(config_)));
+  ar.write("policy_kind", c10::IValue(policy.kind()));
+  ar.write("policy_options", c10::IValue(policy.options_toml()));
+  ar.write("config", c10::IValue(to_toml(config)));
   // The model's parameters and buffers at the archive's root, as torch::save(policy) would
   // write them: agents::load_policy reads a checkpoint like a saved policy.
-  policy_->module().save(ar);
+  policy.module().save(ar);
+  ar.write("update", c10::IValue(update));
+  ar.write("global_step", c10::IValue(global_step));
+  ar.write("elapsed_seconds", c10::IValue(elapsed_seconds));
+}
+
+void Trainer::save_checkpoint(const std::filesystem::path& path) const {
+  torch::serialize::OutputArchive ar;
+  write_checkpoint_core(ar, *policy_, config_, resume_.update, resume_.global_step, resume_.elapsed);
   torch::serialize::OutputArchive opt;
   optimizer_->save(opt);
   ar.write("optimizer", opt);
-  ar.write("update", c10::IValue(resume_.update));
-  ar.write("global_step", c10::IValue(resume_.global_step));
-  ar.write("elapsed_seconds", c10::IValue(resume_.elapsed));
   ar.write("rng_sample", resume_.sample_rng);
   ar.write("rng_shuffle", resume_.shuffle_rng);
   ar.write("reward_returns", torch::tensor(resume_.rewards.returns, torch::kFloat64));

@@ -189,4 +189,12 @@ void apply_override(TrainConfig& config, std::string_view assignment);
 // to an equal configuration.
 std::string to_toml(const TrainConfig& config);
 
+// The same three over any schema (a list of keys), for other configs such as `opsrl offline`'s
+// (offline_config.hpp): the same syntax, the same error messages. `title` heads the TOML text.
+void apply_toml(std::vector<ConfigKey>& keys, std::string_view text, const std::string& origin);
+void apply_override(std::vector<ConfigKey>& keys, std::string_view assignment);
+std::string to_toml(const std::vector<ConfigKey>& keys, std::string_view title);
+// The text of an embedded train/configs/NAME.toml (std::logic_error when not embedded).
+std::string_view embedded_config_text(std::string_view name);
+
 }  // namespace opsrl::train

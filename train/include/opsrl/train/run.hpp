@@ -17,9 +17,16 @@
 #include <string>
 #include <vector>
 
+#include <functional>
 #include <memory>
+#include <utility>
 
+#include <opsrl/envs/config.hpp>
 #include <opsrl/train/config.hpp>
+
+namespace opsrl::agents {
+class Policy;
+}
 
 namespace opsrl::train {
 
@@ -50,8 +57,38 @@ struct RunSummary {
 
 RunSummary run_training(const RunOptions& options);
 
-// A run directory name under runs/: runs/train-YYYYmmdd-HHMMSS.
-std::filesystem::path default_run_dir();
+// A run directory name under runs/: runs/<prefix>-YYYYmmdd-HHMMSS.
+std::filesystem::path default_run_dir(const std::string& prefix = "train");
+
+// ---- Pieces of the run loop that `opsrl offline` (offline_run.hpp) shares ----------------------
+
+// The progress line on stderr: refreshed in place on a TTY (mode "auto"), one line per show()
+// otherwise or with "lines", nothing with "off" (message() always prints).
+class ProgressLine {
+ public:
+  explicit ProgressLine(const std::string& mode);
+  void show(const std::string& line);
+  void message(const std::string& text);
+  void finish();
+
+ private:
+  bool on_, tty_;
+};
+std::string format_count(double v);           // 950, 12.3k, 1.20M
+std::string format_duration(double seconds);  // m:ss or h:mm:ss; "?" when unknown
+
+// Writes RUN_DIR/checkpoints/latest.pt with write_latest(path) (which must write atomically, e.g.
+// through write_atomically), links it as checkpoints/<stem>_NNNNNN.pt (NNNNNN = number) and keeps
+// the last `keep` of those (0: all).
+void save_checkpoint_files(const std::filesystem::path& dir, const std::string& stem, std::int64_t number, int keep,
+                           const std::function<void(const std::filesystem::path&)>& write_latest);
+
+// Evaluates `policy` greedily on eval.episodes held-out episodes of each task (agents::evaluate,
+// seeds 2^40 + eval.seed + k), appends every figure to `csv` (eval.csv: update, global_step, task,
+// figure, value, ci95, n) and returns the summary line "eval @ <unit> <update>: ...".
+std::string evaluate_into_csv(agents::Policy& policy, const std::vector<std::pair<std::string, envs::EnvConfigPtr>>& tasks,
+                              const EvalSection& eval, int env_threads, std::int64_t update, std::int64_t global_step,
+                              const std::filesystem::path& csv, const std::string& unit = "update");
 
 // Registers the "checkpoint" loader with agents::make_policy (learned_policy.hpp); here so that
 // the CLI needs no LibTorch header.

@@ -155,6 +155,17 @@ class Trainer {
 // Writes `write(tmp)` to path + ".tmp", fsyncs it and renames it over `path`.
 void write_atomically(const std::filesystem::path& path, const std::function<void(const std::string&)>& write);
 
+// The entries of a checkpoint that every reader needs: format and version, policy_kind and
+// policy_options, config (a TrainConfig's TOML: its [env] names the envs the policy was trained
+// for; exports read it), the model's parameters and buffers at the archive's root, update,
+// global_step and elapsed_seconds. load_policy, --init-from, `opsrl eval` and `opsrl export`
+// read only these; Trainer::save_checkpoint and `opsrl offline` add their own entries.
+void write_checkpoint_core(torch::serialize::OutputArchive& ar, ActorCritic& policy, const TrainConfig& config,
+                           std::int64_t update, std::int64_t global_step, double elapsed_seconds);
+// Opens a checkpoint written through write_checkpoint_core, checking its format and version
+// (std::runtime_error naming the file otherwise).
+torch::serialize::InputArchive open_checkpoint(const std::filesystem::path& path, torch::Device device = torch::kCPU);
+
 // A policy saved in a checkpoint, rebuilt (CPU unless `device` says otherwise), with the
 // config it was trained with. `path`: a .pt checkpoint, or a run directory (its latest.pt).
 struct LoadedPolicy {
