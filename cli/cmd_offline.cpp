@@ -21,6 +21,7 @@ struct OfflineArgs {
   std::string config;
   std::vector<std::string> set;
   std::string run_dir;
+  std::string resume;
   std::string device;
   int threads = -1;
   std::int64_t seed = -1;
@@ -29,6 +30,10 @@ struct OfflineArgs {
 };
 
 void run(const OfflineArgs& a) {
+  if (!a.resume.empty() && (!a.algo.empty() || !a.datasets.empty() || !a.config.empty() || !a.set.empty() ||
+                            !a.run_dir.empty() || a.seed >= 0 || a.print_config))
+    throw std::runtime_error(
+        "--resume takes the run's own config.toml; only --epochs, --threads and --device may change it");
   train::OfflineConfig c = a.config.empty() ? train::default_offline_config() : train::load_offline_config_file(a.config);
   for (const std::string& s : a.set) train::apply_override(c, s);
   if (!a.algo.empty()) c.offline.algo = a.algo;
@@ -45,6 +50,10 @@ void run(const OfflineArgs& a) {
   train::OfflineRunOptions o;
   o.config = c;
   o.run_dir = a.run_dir;
+  o.resume = a.resume;
+  o.epochs = a.epochs;
+  o.threads = a.threads;
+  o.device = a.device;
   const train::OfflineRunSummary s = train::run_offline(o);
   fmt::print("{}: {} {} epochs, {} steps over {} transitions ({} held out) in {:.0f} s; last epoch: nll {:.4f}", s.interrupted ? "stopped" : "done",
              c.offline.algo, s.epochs, s.steps, s.train_transitions, s.validation_transitions, s.wall_seconds, s.nll);
@@ -53,6 +62,7 @@ void run(const OfflineArgs& a) {
   fmt::print("\n");
   if (!s.eval_line.empty()) fmt::print("{}\n", s.eval_line);
   fmt::print("run directory: {}\n", s.run_dir.string());
+  if (s.interrupted) fmt::print("continue it:   opsrl offline --resume {}\n", s.run_dir.string());
   fmt::print("evaluate it:   opsrl eval --policy {}/checkpoints/latest.pt,threshold --task incident\n", s.run_dir.string());
   fmt::print("fine-tune it:  opsrl train --init-from {}/checkpoints/latest.pt\n", s.run_dir.string());
 }
@@ -71,6 +81,7 @@ void add_offline(CLI::App& app) {
       "  opsrl offline --algo iql --dataset random.h5 --dataset threshold.h5 --set iql.beta=10\n"
       "  opsrl eval --policy runs/bc/checkpoints/latest.pt,oracle --task incident\n"
       "  opsrl train --init-from runs/bc/checkpoints/latest.pt     fine-tune with PPO\n"
+      "  opsrl offline --resume runs/bc --epochs 30                continue (or extend) a run; Ctrl-C saves one\n"
       "  opsrl offline --print-config > offline.toml               the resolved config, every key documented");
   cmd->add_option("--algo", args->algo, "bc (behaviour cloning) or iql (implicit Q-learning): offline.algo")
       ->check(CLI::IsMember({"bc", "iql"}));
@@ -79,10 +90,11 @@ void add_offline(CLI::App& app) {
   cmd->add_option("--config", args->config, "TOML config file (default: the embedded train/configs/offline.toml)");
   cmd->add_option("--set", args->set, "override one key, e.g. --set iql.beta=10 (repeatable)");
   cmd->add_option("--run-dir", args->run_dir, "run directory (default runs/offline-YYYYmmdd-HHMMSS)");
+  cmd->add_option("--resume", args->resume, "continue the run in this directory from its latest checkpoint");
   cmd->add_option("--device", args->device, "cpu, cuda or cuda:N (run.device)");
   cmd->add_option("--threads", args->threads, "LibTorch threads (run.threads; 0: every core)");
   cmd->add_option("--seed", args->seed, "run.seed");
-  cmd->add_option("--epochs", args->epochs, "offline.epochs");
+  cmd->add_option("--epochs", args->epochs, "offline.epochs (with --resume: extend the run)");
   cmd->add_flag("--print-config", args->print_config, "print the resolved config as TOML and exit");
   cmd->callback([args] { run(*args); });
 }

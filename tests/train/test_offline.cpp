@@ -242,6 +242,26 @@ TEST_CASE("opsrl offline's run directory: config, metrics per epoch, checkpoints
   CHECK(s.eval_line.find("eval @ epoch 3: incident return") == 0);
   // A second run into the same directory is refused.
   CHECK_THROWS_WITH(run_offline(o), doctest::Contains("already holds a run"));
+  // --resume --epochs 4 extends it by one epoch, as if it had been a 4-epoch run from the start.
+  OfflineRunOptions more;
+  more.resume = d;
+  more.epochs = 4;
+  more.handle_sigint = false;
+  CHECK(run_offline(more).epochs == 4);
+  const auto resumed_rows = read_lines(d / "metrics.csv");
+  REQUIRE(resumed_rows.size() == 5);
+  CHECK(resumed_rows[4].rfind("4,", 0) == 0);
+  CHECK(read_lines(d / "eval.csv").back().rfind("4,0,incident,", 0) == 0);
+  OfflineRunOptions straight = o;
+  straight.config.offline.epochs = 4;
+  straight.run_dir = fresh_dir("run_straight");
+  run_offline(straight);
+  CHECK(same_parameters(load_policy(d / "checkpoints" / "latest.pt").policy->module(),
+                        load_policy(straight.run_dir / "checkpoints" / "latest.pt").policy->module()));
+  std::filesystem::remove_all(straight.run_dir);
+  OfflineRunOptions nowhere;
+  nowhere.resume = fresh_dir("run_none");
+  CHECK_THROWS_WITH(run_offline(nowhere), doctest::Contains("no config.toml there"));
   // A stop request before the first epoch still leaves a loadable checkpoint.
   std::atomic<bool> stop{true};
   OfflineRunOptions stopped = o;

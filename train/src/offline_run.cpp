@@ -48,10 +48,21 @@ std::string percent(double v) { return std::isnan(v) ? "-" : fmt::format("{:.1f}
 
 OfflineRunSummary run_offline(const OfflineRunOptions& options) {
   OfflineConfig config = options.config;
-  config.validate();
   std::filesystem::path dir = options.run_dir.empty() ? default_run_dir("offline") : options.run_dir;
-  if (std::filesystem::exists(dir / "config.toml"))
-    throw std::runtime_error(fmt::format("run directory {} already holds a run; choose another --run-dir", dir.string()));
+  const bool resume = !options.resume.empty();
+  if (resume) {
+    dir = options.resume;
+    if (!std::filesystem::is_regular_file(dir / "config.toml"))
+      throw std::runtime_error(fmt::format("--resume {}: no config.toml there; is it an `opsrl offline` run directory?", dir.string()));
+    config = load_offline_config_file(dir / "config.toml");
+    if (options.epochs > 0) config.offline.epochs = options.epochs;
+    if (options.threads >= 0) config.run.threads = options.threads;
+    if (!options.device.empty()) config.run.device = options.device;
+  } else if (std::filesystem::exists(dir / "config.toml")) {
+    throw std::runtime_error(fmt::format("run directory {} already holds a run; use --resume {} to continue it, or another --run-dir",
+                                         dir.string(), dir.string()));
+  }
+  config.validate();
 
   ProgressLine progress(config.log.progress);
   OfflineDataOptions d;
@@ -82,10 +93,20 @@ OfflineRunSummary run_offline(const OfflineRunOptions& options) {
                                              config.eval.every, task));
 
   OfflineTrainer trainer(config, data);
+  if (resume) {
+    const auto ckpt = dir / "checkpoints" / "latest.pt";
+    if (!std::filesystem::is_regular_file(ckpt))
+      throw std::runtime_error(fmt::format("--resume {}: no checkpoints/latest.pt to continue from", dir.string()));
+    trainer.load_checkpoint(ckpt);
+    truncate_metrics(dir / "metrics.csv", trainer.epoch_count());
+    truncate_metrics(dir / "eval.csv", trainer.epoch_count());
+    progress.message(fmt::format("resuming {} at epoch {} of {}", dir.string(), trainer.epoch_count(), config.offline.epochs));
+  }
   std::filesystem::create_directories(dir);
   write_atomically(dir / "config.toml", [&](const std::string& tmp) { std::ofstream(tmp) << to_toml(config); });
-  std::ofstream metrics(dir / "metrics.csv");
-  metrics << kColumns << "\n" << std::flush;
+  const bool fresh_metrics = !std::filesystem::exists(dir / "metrics.csv");
+  std::ofstream metrics(dir / "metrics.csv", std::ios::app);
+  if (fresh_metrics) metrics << kColumns << "\n" << std::flush;
 
   if (options.handle_sigint) {
     g_sigint.store(false);

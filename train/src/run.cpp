@@ -74,8 +74,21 @@ std::string metric_row(const UpdateMetrics& m, double wall) {
   return out;
 }
 
-// Keeps the header and the rows of updates <= `update` (rows written after the checkpoint that
-// a resumed run repeats). The first column of every row is the update.
+
+}  // namespace
+
+std::string format_count(double v) {
+  if (v >= 1e6) return fmt::format("{:.2f}M", v / 1e6);
+  if (v >= 1e3) return fmt::format("{:.1f}k", v / 1e3);
+  return fmt::format("{:.0f}", v);
+}
+
+std::string format_duration(double s) {
+  if (!std::isfinite(s) || s < 0) return "?";
+  const auto t = static_cast<long>(s + 0.5);
+  return t >= 3600 ? fmt::format("{}:{:02}:{:02}", t / 3600, t / 60 % 60, t % 60) : fmt::format("{}:{:02}", t / 60, t % 60);
+}
+
 void truncate_metrics(const std::filesystem::path& path, std::int64_t update) {
   if (!std::filesystem::exists(path)) return;
   std::ifstream in(path);
@@ -93,20 +106,6 @@ void truncate_metrics(const std::filesystem::path& path, std::int64_t update) {
   }
   in.close();
   write_atomically(path, [&](const std::string& tmp) { std::ofstream(tmp) << kept; });
-}
-
-}  // namespace
-
-std::string format_count(double v) {
-  if (v >= 1e6) return fmt::format("{:.2f}M", v / 1e6);
-  if (v >= 1e3) return fmt::format("{:.1f}k", v / 1e3);
-  return fmt::format("{:.0f}", v);
-}
-
-std::string format_duration(double s) {
-  if (!std::isfinite(s) || s < 0) return "?";
-  const auto t = static_cast<long>(s + 0.5);
-  return t >= 3600 ? fmt::format("{}:{:02}:{:02}", t / 3600, t / 60 % 60, t % 60) : fmt::format("{}:{:02}", t / 60, t % 60);
 }
 
 ProgressLine::ProgressLine(const std::string& mode) : on_(mode != "off"), tty_(mode == "auto" && ::isatty(STDERR_FILENO)) {}

@@ -23,6 +23,12 @@ namespace opsrl::train {
 struct OfflineRunOptions {
   OfflineConfig config;              // data.files names the datasets
   std::filesystem::path run_dir;     // a new (or empty) directory; default runs/offline-YYYYmmdd-HHMMSS
+  // Continue the run in this directory from checkpoints/latest.pt with its own config.toml
+  // (config and run_dir are then ignored); the epochs, threads and device below may change it.
+  std::filesystem::path resume;
+  int epochs = 0;                    // > 0: offline.epochs of a resumed run (extend it)
+  int threads = -1;                  // >= 0: run.threads of a resumed run
+  std::string device;                // non-empty: run.device of a resumed run
   const std::atomic<bool>* stop = nullptr;  // stop after the current minibatch, save and return (tests)
   bool handle_sigint = true;         // Ctrl-C: stop at the next minibatch, save the last epoch's state
 };

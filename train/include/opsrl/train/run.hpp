@@ -75,6 +75,9 @@ class ProgressLine {
   bool on_, tty_;
 };
 std::string format_count(double v);           // 950, 12.3k, 1.20M
+// Keeps the header of a CSV file and the rows whose first column (the update, or the epoch) is
+// <= `last`: what a resumed run drops before it repeats the rows written after its checkpoint.
+void truncate_metrics(const std::filesystem::path& path, std::int64_t last);
 std::string format_duration(double seconds);  // m:ss or h:mm:ss; "?" when unknown
 
 // Writes RUN_DIR/checkpoints/latest.pt with write_latest(path) (which must write atomically, e.g.
