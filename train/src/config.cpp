@@ -121,8 +121,28 @@ void require(bool ok, fmt::format_string<Ts...> f, Ts&&... args) {
 
 }  // namespace
 
-std::vector<ConfigKey> config_keys(TrainConfig& c) {
+std::vector<ConfigKey> policy_config_keys(PolicySection& p) {
   return {
+      {"policy.d_model", &p.d_model, "token embedding width"},
+      {"policy.layers", &p.layers, "transformer encoder layers"},
+      {"policy.heads", &p.heads, "attention heads"},
+      {"policy.ff", &p.ff, "feed-forward width"},
+      {"policy.pointer_dim", &p.pointer_dim, "width of the pointer heads' queries and keys"},
+      {"policy.value_hidden", &p.value_hidden, "hidden width of the value MLP"},
+  };
+}
+
+void PolicySection::validate() const {
+  require(d_model > 0 && heads > 0 && d_model % heads == 0,
+          "policy.d_model must be a positive multiple of policy.heads, got d_model = {}, heads = {}", d_model, heads);
+  require(layers >= 1, "policy.layers must be >= 1, got {}", layers);
+  require(ff >= 1, "policy.ff must be >= 1, got {}", ff);
+  require(pointer_dim >= 1, "policy.pointer_dim must be >= 1, got {}", pointer_dim);
+  require(value_hidden >= 1, "policy.value_hidden must be >= 1, got {}", value_hidden);
+}
+
+std::vector<ConfigKey> config_keys(TrainConfig& c) {
+  std::vector<ConfigKey> keys{
       {"run.seed", &c.run.seed, "env episode seeds start here (seed + i + e x N); torch generators are seeded from it"},
       {"run.total_steps", &c.run.total_steps, "env steps of the whole run (all envs together)"},
       {"run.device", &c.run.device, "\"cpu\", \"cuda\" or \"cuda:N\""},
@@ -144,12 +164,9 @@ std::vector<ConfigKey> config_keys(TrainConfig& c) {
       {"env.autoscale_slo_per_minute", &c.env.autoscale_slo_per_minute,
        "autoscale's penalty per minute of SLO violation (< 0: the incident task's 1.0)"},
       {"env.threads", &c.env.threads, "env-stepping threads (0: every core)"},
-      {"policy.d_model", &c.policy.d_model, "token embedding width"},
-      {"policy.layers", &c.policy.layers, "transformer encoder layers"},
-      {"policy.heads", &c.policy.heads, "attention heads"},
-      {"policy.ff", &c.policy.ff, "feed-forward width"},
-      {"policy.pointer_dim", &c.policy.pointer_dim, "width of the pointer heads' queries and keys"},
-      {"policy.value_hidden", &c.policy.value_hidden, "hidden width of the value MLP"},
+  };
+  for (ConfigKey& k : policy_config_keys(c.policy)) keys.push_back(std::move(k));
+  keys.insert(keys.end(), {
       {"ppo.num_steps", &c.ppo.num_steps, "steps per env per rollout (batch = num_envs x num_steps)"},
       {"ppo.learning_rate", &c.ppo.learning_rate, "Adam step size before annealing"},
       {"ppo.anneal_lr", &c.ppo.anneal_lr, "decay the learning rate linearly to 0 over the run"},
@@ -180,7 +197,8 @@ std::vector<ConfigKey> config_keys(TrainConfig& c) {
       {"eval.episodes", &c.eval.episodes, "episodes per task per evaluation"},
       {"eval.seed", &c.eval.seed, "evaluation seed S (episode k runs with 2^40 + S + k)"},
       {"log.progress", &c.log.progress, "\"auto\" (in place on a TTY), \"lines\" or \"off\""},
-  };
+  });
+  return keys;
 }
 
 void apply_toml(std::vector<ConfigKey>& keys, std::string_view text, const std::string& origin) {
@@ -322,13 +340,7 @@ void TrainConfig::validate() const {
       throw ConfigError(fmt::format("{} must be a duration such as \"2h\" or \"90m\", got \"{}\" ({})", key, text, e.what()));
     }
   }
-  require(policy.d_model > 0 && policy.heads > 0 && policy.d_model % policy.heads == 0,
-          "policy.d_model must be a positive multiple of policy.heads, got d_model = {}, heads = {}", policy.d_model,
-          policy.heads);
-  require(policy.layers >= 1, "policy.layers must be >= 1, got {}", policy.layers);
-  require(policy.ff >= 1, "policy.ff must be >= 1, got {}", policy.ff);
-  require(policy.pointer_dim >= 1, "policy.pointer_dim must be >= 1, got {}", policy.pointer_dim);
-  require(policy.value_hidden >= 1, "policy.value_hidden must be >= 1, got {}", policy.value_hidden);
+  policy.validate();
   require(ppo.num_steps >= 1, "ppo.num_steps must be >= 1, got {}", ppo.num_steps);
   require(ppo.learning_rate > 0, "ppo.learning_rate must be > 0, got {}", ppo.learning_rate);
   require(ppo.adam_eps > 0, "ppo.adam_eps must be > 0, got {}", ppo.adam_eps);

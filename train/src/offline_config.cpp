@@ -19,7 +19,7 @@ void require(bool ok, fmt::format_string<Ts...> f, Ts&&... args) {
 }  // namespace
 
 std::vector<ConfigKey> offline_config_keys(OfflineConfig& c) {
-  return {
+  std::vector<ConfigKey> keys{
       {"run.seed", &c.run.seed, "weights, minibatch shuffling and the validation split are seeded from it"},
       {"run.device", &c.run.device, "\"cpu\", \"cuda\" or \"cuda:N\""},
       {"run.threads", &c.run.threads, "LibTorch intra-op and OpenBLAS threads (0: every core)"},
@@ -29,12 +29,9 @@ std::vector<ConfigKey> offline_config_keys(OfflineConfig& c) {
       {"data.validation_fraction", &c.data.validation_fraction,
        "share of the episodes held out for the validation figures (never trained on)"},
       {"data.max_episodes", &c.data.max_episodes, "read at most this many episodes of each file (0: all)"},
-      {"policy.d_model", &c.policy.d_model, "token embedding width"},
-      {"policy.layers", &c.policy.layers, "transformer encoder layers"},
-      {"policy.heads", &c.policy.heads, "attention heads"},
-      {"policy.ff", &c.policy.ff, "feed-forward width"},
-      {"policy.pointer_dim", &c.policy.pointer_dim, "width of the pointer heads' queries and keys"},
-      {"policy.value_hidden", &c.policy.value_hidden, "hidden width of the value MLP"},
+  };
+  for (ConfigKey& k : policy_config_keys(c.policy)) keys.push_back(std::move(k));
+  keys.insert(keys.end(), {
       {"offline.algo", &c.offline.algo, "\"bc\" (behaviour cloning) or \"iql\" (implicit Q-learning)"},
       {"offline.epochs", &c.offline.epochs, "passes over the training transitions"},
       {"offline.batch_size", &c.offline.batch_size, "transitions per minibatch"},
@@ -65,7 +62,8 @@ std::vector<ConfigKey> offline_config_keys(OfflineConfig& c) {
       {"eval.episodes", &c.eval.episodes, "episodes per task per evaluation"},
       {"eval.seed", &c.eval.seed, "evaluation seed S (episode k runs with 2^40 + S + k)"},
       {"log.progress", &c.log.progress, "\"auto\" (in place on a TTY), \"lines\" or \"off\""},
-  };
+  });
+  return keys;
 }
 
 std::string_view default_offline_config_text() { return embedded_config_text("offline"); }
@@ -131,13 +129,7 @@ void OfflineConfig::validate() const {
   require(data.validation_fraction >= 0 && data.validation_fraction < 1,
           "data.validation_fraction must be in [0, 1), got {}", data.validation_fraction);
   require(data.max_episodes >= 0, "data.max_episodes must be >= 0 (0: all), got {}", data.max_episodes);
-  require(policy.d_model > 0 && policy.heads > 0 && policy.d_model % policy.heads == 0,
-          "policy.d_model must be a positive multiple of policy.heads, got d_model = {}, heads = {}", policy.d_model,
-          policy.heads);
-  require(policy.layers >= 1, "policy.layers must be >= 1, got {}", policy.layers);
-  require(policy.ff >= 1, "policy.ff must be >= 1, got {}", policy.ff);
-  require(policy.pointer_dim >= 1, "policy.pointer_dim must be >= 1, got {}", policy.pointer_dim);
-  require(policy.value_hidden >= 1, "policy.value_hidden must be >= 1, got {}", policy.value_hidden);
+  policy.validate();
   require(offline.algo == "bc" || offline.algo == "iql", "offline.algo must be \"bc\" or \"iql\", got \"{}\"", offline.algo);
   require(offline.epochs >= 1, "offline.epochs must be >= 1, got {}", offline.epochs);
   require(offline.batch_size >= 1, "offline.batch_size must be >= 1, got {}", offline.batch_size);

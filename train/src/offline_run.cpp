@@ -130,6 +130,7 @@ OfflineRunSummary run_offline(const OfflineRunOptions& options) {
                                           0, dir / "eval.csv", "epoch");
     progress.message(summary.eval_line);
   };
+  const std::int64_t first_epoch = trainer.epoch_count();  // > 0 when resumed: the ETA counts this session's epochs
   bool saved = false;
   try {
     while (!trainer.done()) {
@@ -153,7 +154,7 @@ OfflineRunSummary run_offline(const OfflineRunOptions& options) {
       summary.nll = m.nll;
       summary.val_nll = m.val_nll;
       summary.val_agreement = m.val_agreement;
-      const double per_epoch = wall / static_cast<double>(m.epoch);
+      const double per_epoch = wall / static_cast<double>(m.epoch - first_epoch);
       std::string line = fmt::format("epoch {}/{} | {} samples | {} samples/s | nll {:.4f}", m.epoch, config.offline.epochs,
                                      format_count(static_cast<double>(m.samples)), format_count(m.samples_per_second), m.nll);
       if (config.offline.algo == "iql")

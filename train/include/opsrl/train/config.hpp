@@ -98,6 +98,8 @@ struct PolicySection {
   int ff = 128;
   int pointer_dim = 32;
   int value_hidden = 64;
+
+  void validate() const;  // ConfigError naming the key
 };
 
 struct PpoSection {
@@ -172,6 +174,8 @@ struct ConfigKey {
   std::string doc;   // one line
 };
 std::vector<ConfigKey> config_keys(TrainConfig& config);
+// The [policy] keys, shared with `opsrl offline`'s schema (offline_config.hpp).
+std::vector<ConfigKey> policy_config_keys(PolicySection& policy);
 
 // Applies a TOML document on top of `config`. `origin` names the text in messages (a path, or
 // "<default.toml>"). Throws ConfigError with origin:line:col for syntax errors, unknown keys
