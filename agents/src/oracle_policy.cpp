@@ -43,11 +43,13 @@ class OraclePolicy final : public PerEnvPolicy<OracleState> {
       throw std::invalid_argument(fmt::format("oracle: target_utilisation must be in (0, 1), got {}", o_.target_utilisation));
     if (!(o_.surge_utilisation > 0 && o_.surge_utilisation < 0.85))
       throw std::invalid_argument(fmt::format("oracle: surge_utilisation must be in (0, 0.85), got {}", o_.surge_utilisation));
+    if (o_.reaction_delay < 0)
+      throw std::invalid_argument(fmt::format("oracle: reaction_delay must be >= 0, got {} s", sim::to_seconds(o_.reaction_delay)));
     if (!(o_.scale_in_margin >= 1))
       throw std::invalid_argument(fmt::format("oracle: scale_in_margin must be >= 1, got {}", o_.scale_in_margin));
   }
 
-  std::string_view name() const override { return "oracle"; }
+  std::string_view name() const override { return o_.reaction_delay > 0 ? "oracle_late" : "oracle"; }
   std::string unsupported_reason(TaskId) const override { return {}; }
 
  protected:
@@ -97,10 +99,10 @@ void OraclePolicy::incident(const envs::VecEnv& vec, int env, OracleState& s, st
   std::array<int, envs::kMaxFaults> order{};
   int started = 0;
   for (int k = 0; k < static_cast<int>(faults.size()) && started < envs::kMaxFaults; ++k)
-    if (faults[static_cast<std::size_t>(k)].spec.onset <= now) order[static_cast<std::size_t>(started++)] = k;
+    if (faults[static_cast<std::size_t>(k)].spec.onset + o_.reaction_delay <= now) order[static_cast<std::size_t>(started++)] = k;
   std::stable_sort(order.begin(), order.begin() + started,
                    [&](int x, int y) { return faults[static_cast<std::size_t>(x)].spec.onset < faults[static_cast<std::size_t>(y)].spec.onset; });
-  if (started == 0) return;  // control episode, or before the onset: nothing is wrong yet
+  if (started == 0) return;  // control episode, or before the onset (+ delay): nothing to do yet
 
   if (!s.claimed) {
     // The earliest fault still active (else the earliest): right type, right root.
@@ -184,3 +186,13 @@ std::unique_ptr<Policy> make_oracle_policy(OracleOptions oracle) { return std::m
 OPSRL_REGISTER_POLICY(oracle,
                       "reads the ground truth: best remedy and right claim at once; utilisation 0.6 on autoscale",
                       [](const opsrl::agents::PolicyOptions&) { return opsrl::agents::make_oracle_policy(); });
+
+// The oracle an engineer paged by symptoms would be: the same ground-truth remedies, 30 s (two
+// scrapes) after each onset. Its recordings are what imitation needs: the plain oracle acts at
+// the onset, when the observation does not show the fault yet (docs/results.md, offline training).
+OPSRL_REGISTER_POLICY(oracle_late, "the oracle, acting 30 s after each onset (when the telemetry starts to show it)",
+                      [](const opsrl::agents::PolicyOptions&) {
+                        opsrl::agents::OracleOptions o;
+                        o.reaction_delay = 30 * opsrl::sim::kSecond;
+                        return opsrl::agents::make_oracle_policy(o);
+                      });

@@ -91,6 +91,21 @@ TEST_CASE("incident: the oracle detects at once, localizes and names the fault t
   }
 }
 
+TEST_CASE("incident: oracle_late acts like the oracle, 30 s after each onset") {
+  const EvalSummary oracle = eval("oracle", "incident", 160).summary;
+  const EvalSummary late = eval("oracle_late", "incident", 160).summary;
+  REQUIRE(late.fault_episodes > 100);
+  CHECK(late.time_to_diagnose_min.mean >= 0.5);   // never before the 30 s are up
+  CHECK(late.time_to_diagnose_min.mean < 0.75);   // at the first scrape after them
+  CHECK(late.rca.value() > 0.95);                 // a few faults are over (surges end) before the claim
+  CHECK(late.wrong_actions.mean == 0.0);
+  CHECK(late.mitigation.value() > 0.9);
+  // The same remedies 30 s later: MTTR about half a minute longer, never shorter.
+  CHECK(late.mttr_resolved_min.mean > oracle.mttr_resolved_min.mean + 0.2);
+  CHECK(late.mttr_resolved_min.mean < oracle.mttr_resolved_min.mean + 1.0);
+  CHECK(late.return_.mean < oracle.return_.mean);
+}
+
 TEST_CASE("incident: false-positive rates on control episodes are reported") {
   envs::EnvConfig c;
   c.incident.control_fraction = 0.5;

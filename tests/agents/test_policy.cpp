@@ -68,7 +68,7 @@ class FilePolicy final : public PerEnvPolicy<int> {
 
 TEST_CASE("the registry builds every baseline by name") {
   const std::vector<std::string> names = registered_policy_names();
-  for (const char* want : {"hpa", "noop", "oracle", "random", "threshold"}) {
+  for (const char* want : {"hpa", "noop", "oracle", "oracle_late", "random", "threshold"}) {
     CAPTURE(want);
     CHECK(std::find(names.begin(), names.end(), want) != names.end());
     const auto p = make_policy(want);

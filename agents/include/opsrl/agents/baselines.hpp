@@ -75,11 +75,14 @@ struct HpaOptions {
 // scale_in_margin      1.15      autoscale: scale in only while the replicas for rate x margin are fewer
 //                                (keeps measurement noise from flapping)
 // repeat_steps         8         incident: steps before re-issuing the same remedy on a fault still active
+// reaction_delay       0         incident: a fault is ignored (no claim, no remedy) until it has run this
+//                                long; `oracle_late` uses 30 s (two scrapes)
 struct OracleOptions {
   double target_utilisation = 0.6;
   double surge_utilisation = 0.75;
   double scale_in_margin = 1.15;
   int repeat_steps = 8;
+  sim::SimTime reaction_delay = 0;
 };
 
 std::unique_ptr<Policy> make_noop_policy();
