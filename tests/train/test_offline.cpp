@@ -293,6 +293,7 @@ TEST_CASE("opsrl train --init-from a BC checkpoint: PPO starts from the BC weigh
   c.ppo.update_epochs = 1;
   c.run.total_steps = 2 * 4 * 16;
   c.log.progress = "off";
+  c.eval.every = 0;
   Trainer t(c);
   t.init_from(ckpt);
   const LoadedPolicy bc = load_policy(ckpt);

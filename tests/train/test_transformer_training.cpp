@@ -4,10 +4,14 @@
 #ifdef OPSRL_TRAIN_HAVE_TRANSFORMER
 #include <cmath>
 #include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
 
 #include <doctest/doctest.h>
 #include <torch/torch.h>
 
+#include <opsrl/train/run.hpp>
 #include <opsrl/train/trainer.hpp>
 
 using namespace opsrl;
@@ -88,5 +92,45 @@ TEST_CASE("transformer PPO on incident + autoscale: labels, finite losses, bit-i
   Trainer d(off);
   CHECK(std::isnan(d.update().aux_loss));
   std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("periodic evaluation on validation seeds keeps the best checkpoint as best.pt") {
+  TrainConfig c = tiny_transformer_config();
+  c.run.total_steps = 3 * 4 * 24;
+  c.eval.every = 1;
+  c.eval.episodes = 2;
+  RunOptions o;
+  o.config = c;
+  o.run_dir = std::filesystem::temp_directory_path() / "opsrl_test_train_best";
+  std::filesystem::remove_all(o.run_dir);
+  o.handle_sigint = false;
+  run_training(o);
+  // eval.csv: the sum of the tasks' mean returns per update; best.txt names the highest.
+  std::ifstream csv(o.run_dir / "eval.csv");
+  std::string line;
+  std::getline(csv, line);
+  std::map<int, double> sums;
+  while (std::getline(csv, line)) {
+    std::stringstream row(line);
+    std::string update, step, task, figure, value;
+    std::getline(row, update, ',');
+    std::getline(row, step, ',');
+    std::getline(row, task, ',');
+    std::getline(row, figure, ',');
+    std::getline(row, value, ',');
+    if (figure == "return") sums[std::stoi(update)] += std::stod(value);
+  }
+  REQUIRE(sums.size() == 3);
+  int best = 1;
+  for (const auto& [update, sum] : sums)
+    if (sum > sums[best]) best = update;
+  std::ifstream best_txt(o.run_dir / "checkpoints" / "best.txt");
+  int saved_update = 0;
+  double saved_score = 0;
+  REQUIRE(static_cast<bool>(best_txt >> saved_update >> saved_score));
+  CHECK(saved_update == best);
+  CHECK(saved_score == doctest::Approx(sums[best]).epsilon(1e-5));
+  CHECK(load_policy(o.run_dir / "checkpoints" / "best.pt").update == best);
+  std::filesystem::remove_all(o.run_dir);
 }
 #endif

@@ -193,9 +193,11 @@ std::vector<ConfigKey> config_keys(TrainConfig& c) {
       {"aux.diagnosis_pointer", &c.aux.diagnosis_pointer, "include the root-cause token (pointer) loss"},
       {"aux.no_claim_label", &c.aux.no_claim_label,
        "label steps before any onset and control episodes \"no claim\" (false: skip them)"},
-      {"eval.every", &c.eval.every, "updates between evaluations on held-out seeds (0: off)"},
+      {"eval.every", &c.eval.every,
+       "updates between evaluations on held-out seeds (0: off); the best is kept as checkpoints/best.pt"},
       {"eval.episodes", &c.eval.episodes, "episodes per task per evaluation"},
-      {"eval.seed", &c.eval.seed, "evaluation seed S (episode k runs with 2^40 + S + k)"},
+      {"eval.seed", &c.eval.seed,
+       "evaluation seed S (episode k runs with 2^40 + S + k): validation seeds, apart from opsrl eval's 2^40 + k"},
       {"log.progress", &c.log.progress, "\"auto\" (in place on a TTY), \"lines\" or \"off\""},
   });
   return keys;

@@ -127,7 +127,8 @@ OfflineRunSummary run_offline(const OfflineRunOptions& options) {
   const auto evaluate = [&] {
     LearnedPolicy policy(trainer.shared_policy(), "learned", trainer.device());
     summary.eval_line = evaluate_into_csv(policy, data->eval_tasks(), config.eval, config.run.threads, trainer.epoch_count(),
-                                          0, dir / "eval.csv", "epoch");
+                                          0, dir / "eval.csv", "epoch")
+                            .line;
     progress.message(summary.eval_line);
   };
   const std::int64_t first_epoch = trainer.epoch_count();  // > 0 when resumed: the ETA counts this session's epochs

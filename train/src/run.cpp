@@ -8,6 +8,7 @@
 #include <cmath>
 #include <ctime>
 #include <fstream>
+#include <limits>
 #include <regex>
 #include <sstream>
 
@@ -148,13 +149,14 @@ void save_checkpoint_files(const std::filesystem::path& dir, const std::string& 
     std::filesystem::remove(numbered_files[k], ec);
 }
 
-std::string evaluate_into_csv(agents::Policy& policy, const std::vector<std::pair<std::string, envs::EnvConfigPtr>>& tasks,
+EvalReport evaluate_into_csv(agents::Policy& policy, const std::vector<std::pair<std::string, envs::EnvConfigPtr>>& tasks,
                               const EvalSection& eval, int env_threads, std::int64_t update, std::int64_t global_step,
                               const std::filesystem::path& csv, const std::string& unit) {
   const bool fresh = !std::filesystem::exists(csv);
   std::ofstream out(csv, std::ios::app);
   if (fresh) out << "update,global_step,task,figure,value,ci95,n\n";
-  std::string line = fmt::format("eval @ {} {}:", unit, update);
+  EvalReport report;
+  report.line = fmt::format("eval @ {} {}:", unit, update);
   for (const auto& [task, env_config] : tasks) {
     agents::EvalOptions o;
     o.task = task;
@@ -165,12 +167,13 @@ std::string evaluate_into_csv(agents::Policy& policy, const std::vector<std::pai
     const agents::EvalResult r = agents::evaluate(policy, o);
     for (const agents::Figure& f : agents::figures(r.summary))
       out << fmt::format("{},{},{},{},{},{},{}\n", update, global_step, task, f.key, num(f.value), num(f.ci95), f.n);
-    line += fmt::format(" {} return {:.2f}", task, r.summary.return_.mean);
+    report.line += fmt::format(" {} return {:.2f}", task, r.summary.return_.mean);
+    report.return_sum += r.summary.return_.mean;
     if (task == "incident")
-      line += fmt::format(" (diagnosed {:.0f}%, resolved {:.0f}%)", 100 * r.summary.rca.value(),
-                          100 * r.summary.mitigation.value());
+      report.line += fmt::format(" (diagnosed {:.0f}%, resolved {:.0f}%)", 100 * r.summary.rca.value(),
+                                 100 * r.summary.mitigation.value());
   }
-  return line;
+  return report;
 }
 
 std::filesystem::path default_run_dir(const std::string& prefix) {
@@ -189,13 +192,34 @@ void save(Trainer& trainer, const std::filesystem::path& dir, int keep) {
                         [&](const std::filesystem::path& latest) { trainer.save_checkpoint(latest); });
 }
 
+// The best evaluation so far ("UPDATE SCORE" in checkpoints/best.txt, so that a resumed run
+// keeps it); -inf when there is none.
+double best_score(const std::filesystem::path& dir) {
+  std::ifstream in(dir / "checkpoints" / "best.txt");
+  std::int64_t update = 0;
+  double score = 0;
+  return (in >> update >> score) ? score : -std::numeric_limits<double>::infinity();
+}
+
+// Evaluates on the validation seeds (eval.seed), appends to eval.csv, and keeps the checkpoint
+// with the highest sum of the tasks' mean returns as checkpoints/best.pt.
 void evaluate_now(Trainer& trainer, const std::filesystem::path& dir, ProgressLine& progress) {
   LearnedPolicy policy(std::shared_ptr<ActorCritic>(&trainer.policy(), [](ActorCritic*) {}), "learned", trainer.device());
   const auto env_config = make_env_config(trainer.config());
   std::vector<std::pair<std::string, envs::EnvConfigPtr>> tasks;
   for (const std::string& task : trainer.task_names()) tasks.emplace_back(task, env_config);
-  progress.message(evaluate_into_csv(policy, tasks, trainer.config().eval, trainer.config().env.threads,
-                                     trainer.update_count(), trainer.global_step(), dir / "eval.csv"));
+  const EvalReport r = evaluate_into_csv(policy, tasks, trainer.config().eval, trainer.config().env.threads,
+                                         trainer.update_count(), trainer.global_step(), dir / "eval.csv");
+  std::string line = r.line;
+  if (r.return_sum > best_score(dir)) {
+    std::filesystem::create_directories(dir / "checkpoints");
+    trainer.save_checkpoint(dir / "checkpoints" / "best.pt");
+    write_atomically(dir / "checkpoints" / "best.txt", [&](const std::string& tmp) {
+      std::ofstream(tmp) << fmt::format("{} {}\n", trainer.update_count(), r.return_sum);
+    });
+    line += " (best so far: checkpoints/best.pt)";
+  }
+  progress.message(line);
 }
 
 }  // namespace

@@ -132,9 +132,9 @@ struct AuxSection {
 };
 
 struct EvalSection {
-  int every = 0;
+  int every = 25;
   int episodes = 32;
-  std::int64_t seed = 0;
+  std::int64_t seed = 1000000;  // validation seeds 2^40 + 10^6 + k: apart from `opsrl eval`'s (2^40 + k)
 };
 
 struct LogSection {

@@ -104,7 +104,7 @@ struct OfflineConfig {
   OfflineSection offline;
   IqlSection iql;
   AuxSection aux;
-  EvalSection eval;
+  EvalSection eval{.every = 0, .episodes = 32, .seed = 0};  // off by default: datasets need not be simulator recordings
   LogSection log;
 
   // Checks every value; throws ConfigError naming the key, the value and what is allowed.

@@ -88,8 +88,13 @@ void save_checkpoint_files(const std::filesystem::path& dir, const std::string& 
 
 // Evaluates `policy` greedily on eval.episodes held-out episodes of each task (agents::evaluate,
 // seeds 2^40 + eval.seed + k), appends every figure to `csv` (eval.csv: update, global_step, task,
-// figure, value, ci95, n) and returns the summary line "eval @ <unit> <update>: ...".
-std::string evaluate_into_csv(agents::Policy& policy, const std::vector<std::pair<std::string, envs::EnvConfigPtr>>& tasks,
+// figure, value, ci95, n) and returns the summary line "eval @ <unit> <update>: ..." with the sum
+// of the tasks' mean returns (what picks checkpoints/best.pt).
+struct EvalReport {
+  std::string line;
+  double return_sum = 0;
+};
+EvalReport evaluate_into_csv(agents::Policy& policy, const std::vector<std::pair<std::string, envs::EnvConfigPtr>>& tasks,
                               const EvalSection& eval, int env_threads, std::int64_t update, std::int64_t global_step,
                               const std::filesystem::path& csv, const std::string& unit = "update");
 
