@@ -82,7 +82,7 @@ TEST_CASE("the registry builds every baseline by name") {
 TEST_CASE("make_policy: unknown names, missing files and unreadable files are clear errors") {
   const std::string unknown = error_of([] { make_policy("thresold"); });
   CHECK(unknown.find("unknown policy \"thresold\"") != std::string::npos);
-  CHECK(unknown.find("hpa, noop, oracle, random, threshold") != std::string::npos);
+  CHECK(unknown.find("hpa, noop, oracle, oracle_late, random, threshold") != std::string::npos);
 
   const std::string missing = error_of([] { make_policy("runs/ppo/checkpoint.pt"); });
   CHECK(missing.find("\"runs/ppo/checkpoint.pt\": no such file") != std::string::npos);
