@@ -233,12 +233,16 @@ void apply_toml(TrainConfig& config, std::string_view text, const std::string& o
   apply_toml(keys, text, origin);
 }
 
-TrainConfig load_config_file(const std::filesystem::path& path, TrainConfig base) {
+std::string read_config_text(const std::filesystem::path& path) {
   std::ifstream in(path);
   if (!in) throw ConfigError(fmt::format("{}: cannot open the config file", path.string()));
   std::stringstream ss;
   ss << in.rdbuf();
-  apply_toml(base, ss.str(), path.string());
+  return ss.str();
+}
+
+TrainConfig load_config_file(const std::filesystem::path& path, TrainConfig base) {
+  apply_toml(base, read_config_text(path), path.string());
   return base;
 }
 

@@ -2,8 +2,6 @@
 #include <opsrl/train/offline_config.hpp>
 
 #include <algorithm>
-#include <fstream>
-#include <sstream>
 
 #include <fmt/format.h>
 
@@ -80,11 +78,7 @@ void apply_toml(OfflineConfig& config, std::string_view text, const std::string&
 }
 
 OfflineConfig load_offline_config_file(const std::filesystem::path& path, OfflineConfig base) {
-  std::ifstream in(path);
-  if (!in) throw ConfigError(fmt::format("{}: cannot open the config file", path.string()));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  apply_toml(base, ss.str(), path.string());
+  apply_toml(base, read_config_text(path), path.string());
   return base;
 }
 

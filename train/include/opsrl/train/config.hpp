@@ -198,6 +198,8 @@ std::string to_toml(const TrainConfig& config);
 void apply_toml(std::vector<ConfigKey>& keys, std::string_view text, const std::string& origin);
 void apply_override(std::vector<ConfigKey>& keys, std::string_view assignment);
 std::string to_toml(const std::vector<ConfigKey>& keys, std::string_view title);
+// The text of a config file (ConfigError naming it when it cannot be read).
+std::string read_config_text(const std::filesystem::path& path);
 // The text of an embedded train/configs/NAME.toml (std::logic_error when not embedded).
 std::string_view embedded_config_text(std::string_view name);
 
