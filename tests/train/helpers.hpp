@@ -2,7 +2,8 @@
 // A minimal env and policy pair for the trainer's tests: the "cue" task shows a random bit in
 // the global token's features each step; answering it right earns 1, a wrong answer ends the
 // episode (terminated), and episodes are truncated after 8 steps. A tiny MLP actor-critic reads
-// the global token. The PPO loop under test is the real one (Trainer), only smaller.
+// the global token. The PPO loop under test is the real one (Trainer), only smaller. Also:
+// same_parameters, for checkpoint and resume tests.
 #include <memory>
 #include <span>
 
@@ -14,6 +15,18 @@
 #include <opsrl/train/trainer.hpp>
 
 namespace opsrl::train::test {
+
+// Every parameter and buffer of two modules is equal (same names, bit-identical values).
+inline bool same_parameters(torch::nn::Module& a, torch::nn::Module& b) {
+  const auto pa = a.named_parameters(), pb = b.named_parameters();
+  if (pa.size() != pb.size()) return false;
+  for (const auto& item : pa)
+    if (!torch::equal(item.value(), pb[item.key()])) return false;
+  const auto ba = a.named_buffers(), bb = b.named_buffers();
+  for (const auto& item : ba)
+    if (!torch::equal(item.value(), bb[item.key()])) return false;
+  return true;
+}
 
 inline constexpr int kCueColumn = 20;  // a task-feature column of the global token
 inline constexpr int kCueEpisodeSteps = 8;

@@ -19,9 +19,11 @@
 #include <opsrl/train/trainer.hpp>
 
 #include "../datasets/helpers.hpp"
+#include "helpers.hpp"
 
 using namespace opsrl;
 using namespace opsrl::train;
+using opsrl::train::test::same_parameters;
 using datasets::test::TempFile;
 
 namespace {
@@ -37,17 +39,6 @@ std::vector<std::string> read_lines(const std::filesystem::path& path) {
   std::vector<std::string> lines;
   for (std::string l; std::getline(in, l);) lines.push_back(l);
   return lines;
-}
-
-bool same_parameters(torch::nn::Module& a, torch::nn::Module& b) {
-  const auto pa = a.named_parameters(), pb = b.named_parameters();
-  if (pa.size() != pb.size()) return false;
-  for (const auto& item : pa)
-    if (!torch::equal(item.value(), pb[item.key()])) return false;
-  const auto ba = a.named_buffers(), bb = b.named_buffers();
-  for (const auto& item : ba)
-    if (!torch::equal(item.value(), bb[item.key()])) return false;
-  return true;
 }
 
 // A small, fast configuration of the real transformer for tests (one thread).

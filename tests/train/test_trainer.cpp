@@ -27,17 +27,6 @@ std::filesystem::path fresh_dir(const std::string& name) {
   return dir;
 }
 
-bool same_parameters(torch::nn::Module& a, torch::nn::Module& b) {
-  const auto pa = a.named_parameters(), pb = b.named_parameters();
-  if (pa.size() != pb.size()) return false;
-  for (const auto& item : pa)
-    if (!torch::equal(item.value(), pb[item.key()])) return false;
-  const auto ba = a.named_buffers(), bb = b.named_buffers();
-  for (const auto& item : ba)
-    if (!torch::equal(item.value(), bb[item.key()])) return false;
-  return true;
-}
-
 std::vector<std::string> read_lines(const std::filesystem::path& path) {
   std::ifstream in(path);
   std::vector<std::string> lines;
