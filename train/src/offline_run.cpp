@@ -4,7 +4,6 @@
 
 #include <chrono>
 #include <cmath>
-#include <csignal>
 #include <fstream>
 
 #include <fmt/format.h>
@@ -17,13 +16,6 @@
 namespace opsrl::train {
 
 namespace {
-
-std::atomic<bool> g_sigint{false};
-
-extern "C" void on_offline_sigint(int) {
-  g_sigint.store(true);
-  std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C ends the process
-}
 
 std::string num(double v) { return std::isnan(v) ? std::string() : fmt::format("{:.6g}", v); }
 
@@ -108,11 +100,8 @@ OfflineRunSummary run_offline(const OfflineRunOptions& options) {
   std::ofstream metrics(dir / "metrics.csv", std::ios::app);
   if (fresh_metrics) metrics << kColumns << "\n" << std::flush;
 
-  if (options.handle_sigint) {
-    g_sigint.store(false);
-  }
-  void (*previous)(int) = options.handle_sigint ? std::signal(SIGINT, on_offline_sigint) : SIG_DFL;
-  const std::atomic<bool>* stop = options.handle_sigint ? &g_sigint : options.stop;
+  const SigintScope sigint(options.handle_sigint);
+  const std::atomic<bool>* stop = options.handle_sigint ? &SigintScope::flag() : options.stop;
 
   OfflineRunSummary summary;
   summary.run_dir = dir;
@@ -133,43 +122,37 @@ OfflineRunSummary run_offline(const OfflineRunOptions& options) {
   };
   const std::int64_t first_epoch = trainer.epoch_count();  // > 0 when resumed: the ETA counts this session's epochs
   bool saved = false;
-  try {
-    while (!trainer.done()) {
-      if ((stop && stop->load()) || (options.stop && options.stop->load())) {
-        summary.interrupted = true;
-        break;
-      }
-      const OfflineEpochMetrics m = trainer.epoch(stop);
-      if (stop && stop->load() && m.epoch == 0) {
-        summary.interrupted = true;
-        break;
-      }
-      const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      metrics << metric_row(m, wall) << "\n" << std::flush;
-      saved = false;
-      if (config.run.checkpoint_every > 0 && m.epoch % config.run.checkpoint_every == 0) {
-        save();
-        saved = true;
-      }
-      if (config.eval.every > 0 && m.epoch % config.eval.every == 0) evaluate();
-      summary.nll = m.nll;
-      summary.val_nll = m.val_nll;
-      summary.val_agreement = m.val_agreement;
-      const double per_epoch = wall / static_cast<double>(m.epoch - first_epoch);
-      std::string line = fmt::format("epoch {}/{} | {} samples | {} samples/s | nll {:.4f}", m.epoch, config.offline.epochs,
-                                     format_count(static_cast<double>(m.samples)), format_count(m.samples_per_second), m.nll);
-      if (config.offline.algo == "iql")
-        line += fmt::format(" | q {:.3f} | v {:.3f} | w {:.2f}", m.q_mean, m.v_mean, m.weight_mean);
-      if (!std::isnan(m.val_nll))
-        line += fmt::format(" | val nll {:.4f} | val agree {}", m.val_nll, percent(m.val_agreement));
-      line += fmt::format(" | ETA {}", format_duration(per_epoch * static_cast<double>(config.offline.epochs - m.epoch)));
-      progress.show(line);
+  while (!trainer.done()) {
+    if ((stop && stop->load()) || (options.stop && options.stop->load())) {
+      summary.interrupted = true;
+      break;
     }
-  } catch (...) {
-    if (options.handle_sigint) std::signal(SIGINT, previous);
-    throw;
+    const OfflineEpochMetrics m = trainer.epoch(stop);
+    if (stop && stop->load() && m.epoch == 0) {
+      summary.interrupted = true;
+      break;
+    }
+    const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    metrics << metric_row(m, wall) << "\n" << std::flush;
+    saved = false;
+    if (config.run.checkpoint_every > 0 && m.epoch % config.run.checkpoint_every == 0) {
+      save();
+      saved = true;
+    }
+    if (config.eval.every > 0 && m.epoch % config.eval.every == 0) evaluate();
+    summary.nll = m.nll;
+    summary.val_nll = m.val_nll;
+    summary.val_agreement = m.val_agreement;
+    const double per_epoch = wall / static_cast<double>(m.epoch - first_epoch);
+    std::string line = fmt::format("epoch {}/{} | {} samples | {} samples/s | nll {:.4f}", m.epoch, config.offline.epochs,
+                                   format_count(static_cast<double>(m.samples)), format_count(m.samples_per_second), m.nll);
+    if (config.offline.algo == "iql")
+      line += fmt::format(" | q {:.3f} | v {:.3f} | w {:.2f}", m.q_mean, m.v_mean, m.weight_mean);
+    if (!std::isnan(m.val_nll))
+      line += fmt::format(" | val nll {:.4f} | val agree {}", m.val_nll, percent(m.val_agreement));
+    line += fmt::format(" | ETA {}", format_duration(per_epoch * static_cast<double>(config.offline.epochs - m.epoch)));
+    progress.show(line);
   }
-  if (options.handle_sigint) std::signal(SIGINT, previous);
   progress.finish();
   if (summary.interrupted) progress.message("interrupted: saving a checkpoint of the last finished epoch");
   // An interrupted epoch has moved the weights part of the way: the checkpoint holds them, with

@@ -29,18 +29,21 @@ extern "C" void on_sigint(int) {
   std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C ends the process
 }
 
-struct SigintScope {
-  explicit SigintScope(bool on) : on_(on) {
-    if (!on_) return;
-    g_sigint.store(false);
-    previous_ = std::signal(SIGINT, on_sigint);
-  }
-  ~SigintScope() {
-    if (on_) std::signal(SIGINT, previous_);
-  }
-  bool on_;
-  void (*previous_)(int) = SIG_DFL;
-};
+}  // namespace
+
+SigintScope::SigintScope(bool on) : on_(on) {
+  if (!on_) return;
+  g_sigint.store(false);
+  previous_ = std::signal(SIGINT, on_sigint);
+}
+
+SigintScope::~SigintScope() {
+  if (on_) std::signal(SIGINT, previous_);
+}
+
+const std::atomic<bool>& SigintScope::flag() { return g_sigint; }
+
+namespace {
 
 std::string num(double v, int precision = 6) {
   if (std::isnan(v)) return "";
@@ -251,7 +254,7 @@ RunSummary run_training(const RunOptions& options) {
   // The trainer polls one flag during collection: SIGINT's, or the caller's when SIGINT is not
   // handled; the loop below polls both between updates.
   TrainerOptions to = options.trainer ? *options.trainer : TrainerOptions{};
-  to.stop = options.handle_sigint ? &g_sigint : options.stop;
+  to.stop = options.handle_sigint ? &SigintScope::flag() : options.stop;
   auto stopped = [&] { return (to.stop && to.stop->load()) || (options.stop && options.stop->load()); };
 
   ProgressLine progress(config.log.progress);

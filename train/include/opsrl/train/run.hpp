@@ -62,6 +62,22 @@ std::filesystem::path default_run_dir(const std::string& prefix = "train");
 
 // ---- Pieces of the run loop that `opsrl offline` (offline_run.hpp) shares ----------------------
 
+// Ctrl-C in a run loop: while a scope made with `on` lives, SIGINT sets flag() (the loop stops at
+// its next check and saves) instead of ending the process; a second Ctrl-C does end it. The
+// previous handler is back when the scope ends.
+class SigintScope {
+ public:
+  explicit SigintScope(bool on);
+  ~SigintScope();
+  SigintScope(const SigintScope&) = delete;
+  SigintScope& operator=(const SigintScope&) = delete;
+  static const std::atomic<bool>& flag();
+
+ private:
+  bool on_;
+  void (*previous_)(int) = nullptr;
+};
+
 // The progress line on stderr: refreshed in place on a TTY (mode "auto"), one line per show()
 // otherwise or with "lines", nothing with "off" (message() always prints).
 class ProgressLine {
