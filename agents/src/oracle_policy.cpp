@@ -53,14 +53,23 @@ class OraclePolicy final : public PerEnvPolicy<OracleState> {
   std::string unsupported_reason(TaskId) const override { return {}; }
 
  protected:
+  // decide() only reads the state and taken() keeps it, so that the oracle can teach: its
+  // memory (claimed, recent remedies) follows the rows the envs really stepped with.
   void decide(const envs::VecEnv& vec, int env, OracleState& s, std::span<std::int32_t> row) override {
     if (vec.spec(env).task_id == TaskId::kIncident) incident(vec, env, s, row);
     else autoscale(vec, env, row);
+  }
+  void taken(const envs::VecEnv& vec, int env, OracleState& s, std::span<const std::int32_t> row) override {
+    if (vec.spec(env).task_id == TaskId::kIncident) {
+      namespace inc = envs::incident;
+      if (row[inc::kDiagType] != inc::kNoClaim) s.claimed = true;
+      if (const auto verb = static_cast<Verb>(row[inc::kVerb]); verb != Verb::kNoop) s.recent.note(verb, row[inc::kTarget], s.step);
+    }
     ++s.step;
   }
 
  private:
-  void incident(const envs::VecEnv& vec, int env, OracleState& s, std::span<std::int32_t> row) const;
+  void incident(const envs::VecEnv& vec, int env, const OracleState& s, std::span<std::int32_t> row) const;
   void autoscale(const envs::VecEnv& vec, int env, std::span<std::int32_t> row) const;
   // The service to scale out for a surge: the highest utilisation at its desired replicas, if
   // above surge_utilisation and scale_out is allowed; -1 if none.
@@ -86,7 +95,7 @@ int OraclePolicy::surge_service(const envs::Env& e, const detail::IncidentMask& 
   return best;
 }
 
-void OraclePolicy::incident(const envs::VecEnv& vec, int env, OracleState& s, std::span<std::int32_t> row) const {
+void OraclePolicy::incident(const envs::VecEnv& vec, int env, const OracleState& s, std::span<std::int32_t> row) const {
   const envs::Env& e = vec.env(env);
   const sim::Cluster& c = e.cluster();
   const envs::TokenLayout& L = e.tokens();
@@ -118,7 +127,6 @@ void OraclePolicy::incident(const envs::VecEnv& vec, int env, OracleState& s, st
     if (m.claim(type, token)) {
       a.diag_type = type;
       a.diag_target = token;
-      s.claimed = true;
     }
   }
 
@@ -153,7 +161,6 @@ void OraclePolicy::incident(const envs::VecEnv& vec, int env, OracleState& s, st
       case FaultType::kCount: break;
     }
   }
-  if (a.verb != Verb::kNoop) s.recent.note(a.verb, a.target, s.step);
   a.write(row);
 }
 

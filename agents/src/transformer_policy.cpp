@@ -522,24 +522,34 @@ ActOutput TransformerPolicyImpl::act(const ObsTensors& obs, bool greedy, torch::
   return {c.actions.to(torch::kInt32), c.log_prob, t.value};
 }
 
-EvaluateOutput TransformerPolicyImpl::evaluate(const ObsTensors& obs, const Tensor& actions, const Tensor& aux_type) {
+EvaluateOutput TransformerPolicyImpl::evaluate(const ObsTensors& obs, const Tensor& actions, const Tensor& aux_type,
+                                               const Tensor& teacher_actions) {
   const int64_t B = obs.batch();
-  if (actions.dim() != 2 || actions.size(0) != B)
-    throw std::invalid_argument(fmt::format("TransformerPolicy::evaluate: actions must be (B, A) with B = {}, got {}", B,
-                                            fmt::join(actions.sizes(), "x")));
+  for (const Tensor* rows : {&actions, &teacher_actions})
+    if (rows->defined() && (rows->dim() != 2 || rows->size(0) != B))
+      throw std::invalid_argument(fmt::format("TransformerPolicy::evaluate: {} must be (B, A) with B = {}, got {}",
+                                              rows == &actions ? "actions" : "teacher_actions", B,
+                                              fmt::join(rows->sizes(), "x")));
   const detail::Trunk t = trunk(obs);
   // A row of the other task may hold values out of this head's range: read only this task's rows.
-  const Tensor a = actions.to(torch::kInt64);
   const Tensor is_incident = (obs.task_id == static_cast<int64_t>(envs::TaskId::kIncident)).unsqueeze(1);
-  const Choose choose = [&](const MaskedCategorical&, envs::TaskId task, int64_t column, int64_t count) {
-    const Tensor mine = task == envs::TaskId::kIncident ? is_incident : is_incident.logical_not();
-    const Tensor v = a.narrow(1, column, count).masked_fill(mine.logical_not(), 0);
-    return count == 1 && task == envs::TaskId::kIncident ? v.squeeze(1) : v;
+  const auto choose_from = [&](const Tensor& rows) -> Choose {
+    const Tensor a = rows.to(torch::kInt64);
+    return [&is_incident, a](const MaskedCategorical&, envs::TaskId task, int64_t column, int64_t count) {
+      const Tensor mine = task == envs::TaskId::kIncident ? is_incident : is_incident.logical_not();
+      const Tensor v = a.narrow(1, column, count).masked_fill(mine.logical_not(), 0);
+      return count == 1 && task == envs::TaskId::kIncident ? v.squeeze(1) : v;
+    };
   };
   const Tensor aux = aux_type.defined() ? aux_type.to(torch::kInt64).masked_fill(is_incident.squeeze(1).logical_not(), 0) : Tensor();
-  const Combined c =
-      run_heads(obs, t, choose, /*with_entropy=*/true, aux, actions.size(1), verb_from_belief_, target_from_belief_);
-  return {c.log_prob, c.entropy, t.value, c.diag_type_logits, c.diag_target_logits};
+  const Combined c = run_heads(obs, t, choose_from(actions), /*with_entropy=*/true, aux, actions.size(1),
+                               verb_from_belief_, target_from_belief_);
+  EvaluateOutput out{c.log_prob, c.entropy, t.value, c.diag_type_logits, c.diag_target_logits, {}};
+  if (teacher_actions.defined())
+    out.teacher_log_prob = run_heads(obs, t, choose_from(teacher_actions), /*with_entropy=*/false, Tensor(),
+                                     teacher_actions.size(1), verb_from_belief_, target_from_belief_)
+                               .log_prob;
+  return out;
 }
 
 PolicyHeads TransformerPolicyImpl::heads(const ObsTensors& obs) {

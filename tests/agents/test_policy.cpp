@@ -232,3 +232,65 @@ TEST_CASE("the test's mask check catches forbidden and out-of-range values") {
   row[0] = envs::autoscale::kScaleOut;  // the global token cannot scale
   CHECK(mask_violation(vec.spec(1), auto_mask, row).find("delta[0]") != std::string::npos);
 }
+
+TEST_CASE("teaching: the oracle's propose() commits nothing, and observe() follows the rows the envs took") {
+  // Single-fault episodes that start at once, so that the oracle has something to claim and fix.
+  envs::EnvConfig ec;
+  ec.incident.control_fraction = 0;
+  ec.incident.onset_min = 15 * sim::kSecond;
+  ec.incident.onset_max = sim::kMinute;
+  const auto config = envs::make_config(ec);
+  envs::VecEnv own(vec_options({{"incident", 4}, {"autoscale", 2}}, config));
+  envs::VecEnv taught(vec_options({{"incident", 4}, {"autoscale", 2}}, config));
+  own.reset();
+  taught.reset();
+  const auto acting = make_policy("oracle"), teaching = make_policy("oracle");
+  acting->reset(own);
+  teaching->reset(taught);
+  const auto A = static_cast<std::size_t>(own.action_width());
+  std::vector<std::int32_t> a(own.size() * A), proposed(a.size()), again(a.size()), noop(a.size(), 0);
+  int claims_proposed = 0;
+  for (int step = 0; step < 80; ++step) {
+    acting->act(own, a);
+    teaching->propose(taught, proposed);
+    teaching->propose(taught, again);
+    CHECK(proposed == again);  // proposing changed nothing
+    for (int i = 0; i < 4; ++i) claims_proposed += proposed[i * A + envs::incident::kDiagType] != envs::incident::kNoClaim;
+    // The learner in `taught` never acts: the teacher must go on proposing its claim and remedy
+    // instead of believing it made them.
+    for (int i = 0; i < taught.size(); ++i) teaching->observe(taught, i, std::span<const std::int32_t>(noop).subspan(i * A, A));
+    own.step(a);
+    taught.step(noop);
+    for (int i = 0; i < own.size(); ++i) {
+      if (own.terminated()[i] || own.truncated()[i]) acting->begin_episode(own, i);
+      if (taught.terminated()[i] || taught.truncated()[i]) teaching->begin_episode(taught, i);
+    }
+  }
+  // An acting oracle claims once per episode; the teacher of a learner that never claims
+  // proposes the claim at every step from the onset on.
+  CHECK(claims_proposed > 4 * 20);
+
+  // act() is propose() followed by observe() of its own rows: the same rows step by step.
+  envs::VecEnv x(vec_options({{"incident", 4}, {"autoscale", 2}}, config)), y(vec_options({{"incident", 4}, {"autoscale", 2}}, config));
+  x.reset();
+  y.reset();
+  const auto p = make_policy("oracle_late"), q = make_policy("oracle_late");
+  p->reset(x);
+  q->reset(y);
+  std::vector<std::int32_t> ax(a.size()), ay(a.size());
+  int acted = 0;
+  for (int step = 0; step < 120; ++step) {
+    p->act(x, ax);
+    q->propose(y, ay);
+    for (int i = 0; i < y.size(); ++i) q->observe(y, i, std::span<const std::int32_t>(ay).subspan(i * A, A));
+    REQUIRE(ax == ay);
+    for (int i = 0; i < 4; ++i) acted += ax[i * A + envs::incident::kVerb] != 0;
+    x.step(ax);
+    y.step(ay);
+    for (int i = 0; i < x.size(); ++i) {
+      if (x.terminated()[i] || x.truncated()[i]) p->begin_episode(x, i);
+      if (y.terminated()[i] || y.truncated()[i]) q->begin_episode(y, i);
+    }
+  }
+  CHECK(acted > 0);
+}

@@ -59,7 +59,8 @@ class TinyActorCritic final : public ActorCritic {
     out.value = value;
     return out;
   }
-  EvaluateOutput evaluate(const ObsTensors& obs, const torch::Tensor& actions, const torch::Tensor&) override {
+  EvaluateOutput evaluate(const ObsTensors& obs, const torch::Tensor& actions, const torch::Tensor&,
+                          const torch::Tensor&) override {
     const auto [logits, value] = forward(obs);
     const auto logp = torch::log_softmax(logits, -1);
     EvaluateOutput out;

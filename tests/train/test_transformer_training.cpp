@@ -133,4 +133,47 @@ TEST_CASE("periodic evaluation on validation seeds keeps the best checkpoint as 
   CHECK(load_policy(o.run_dir / "checkpoints" / "best.pt").update == best);
   std::filesystem::remove_all(o.run_dir);
 }
+TEST_CASE("kickstarting: the teacher's rows are learned on the learner's own states, the weight decays, resume is exact") {
+  TrainConfig c = tiny_transformer_config();
+  c.teacher.policy = "oracle_late";
+  c.teacher.until = 0.5;  // 10 updates: weight 1, 0.8, ..., 0.2, then 0
+  c.teacher.action_weight = 3;
+  c.ppo.learning_rate = 1e-3;
+  const auto dir = std::filesystem::temp_directory_path() / "opsrl_test_train_teacher";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  Trainer a(c);
+  std::vector<UpdateMetrics> m;
+  for (int u = 0; u < 3; ++u) m.push_back(a.update());
+  a.save_checkpoint(dir / "mid.pt");
+  for (int u = 3; u < 7; ++u) m.push_back(a.update());
+  CHECK(m[0].teacher_weight == doctest::Approx(1.0));
+  CHECK(m[2].teacher_weight == doctest::Approx(0.6));
+  CHECK(m[4].teacher_weight == doctest::Approx(0.2));
+  CHECK(m[5].teacher_weight == 0);
+  CHECK(std::isnan(m[5].teacher_loss));
+  for (int u = 0; u < 5; ++u) CHECK(std::isfinite(m[u].teacher_loss));
+  // The imitation loss falls while it is on: the learner takes up the teacher's rows.
+  CHECK(m[4].teacher_loss < 0.8 * m[0].teacher_loss);
+
+  // Resumed mid-episode: the teacher's memory is rebuilt from the episodes' rows, so the
+  // resumed run proposes, learns and ends exactly as the uninterrupted one.
+  Trainer b(c);
+  b.load_checkpoint(dir / "mid.pt");
+  for (int u = 3; u < 7; ++u) {
+    const UpdateMetrics mb = b.update();
+    CHECK(mb.policy_loss == m[u].policy_loss);
+    CHECK((mb.teacher_loss == m[u].teacher_loss || (std::isnan(mb.teacher_loss) && std::isnan(m[u].teacher_loss))));
+  }
+  for (const auto& p : a.policy().module().named_parameters())
+    CHECK_MESSAGE(torch::equal(p.value(), b.policy().module().named_parameters()[p.key()]), p.key());
+
+  // A teacher that does not exist, or cannot act on a task of the run, is a clear error.
+  TrainConfig bad = c;
+  bad.teacher.policy = "oracel";
+  CHECK_THROWS_WITH_AS(Trainer{bad}, doctest::Contains("teacher.policy: unknown policy \"oracel\""), ConfigError);
+  bad.teacher.policy = "hpa";
+  CHECK_THROWS_WITH_AS(Trainer{bad}, doctest::Contains("policy hpa does not support task incident"), std::invalid_argument);
+  std::filesystem::remove_all(dir);
+}
 #endif

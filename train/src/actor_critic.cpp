@@ -20,8 +20,9 @@ class TransformerActorCritic final : public ActorCritic {
   ActOutput act(const ObsTensors& obs, bool greedy, torch::Generator generator) override {
     return policy_->act(obs, greedy, std::move(generator));
   }
-  EvaluateOutput evaluate(const ObsTensors& obs, const torch::Tensor& actions, const torch::Tensor& aux_type) override {
-    return policy_->evaluate(obs, actions, aux_type);
+  EvaluateOutput evaluate(const ObsTensors& obs, const torch::Tensor& actions, const torch::Tensor& aux_type,
+                          const torch::Tensor& teacher_actions) override {
+    return policy_->evaluate(obs, actions, aux_type, teacher_actions);
   }
   torch::Tensor value(const ObsTensors& obs) override { return policy_->value(obs); }
   void update_normalizer(const ObsTensors& obs) override { policy_->update_normalizer(obs); }

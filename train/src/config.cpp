@@ -193,6 +193,13 @@ std::vector<ConfigKey> config_keys(TrainConfig& c) {
       {"aux.diagnosis_pointer", &c.aux.diagnosis_pointer, "include the root-cause token (pointer) loss"},
       {"aux.no_claim_label", &c.aux.no_claim_label,
        "label steps before any onset and control episodes \"no claim\" (false: skip them)"},
+      {"teacher.policy", &c.teacher.policy,
+       "a baseline the learner is also taught to imitate on its own states (kickstarting), e.g. \"oracle_late\"; \"\": off"},
+      {"teacher.weight", &c.teacher.weight, "weight of the imitation loss at the start"},
+      {"teacher.until", &c.teacher.until, "share of run.total_steps over which the weight decays linearly to 0"},
+      {"teacher.tasks", &c.teacher.tasks, "\"incident\", \"autoscale\" or \"all\": the rows the teacher teaches"},
+      {"teacher.action_weight", &c.teacher.action_weight,
+       "weight of the rows where the teacher acts (not all zeros) against its waiting rows (1: alike)"},
       {"eval.every", &c.eval.every,
        "updates between evaluations on held-out seeds (0: off); the best is kept as checkpoints/best.pt"},
       {"eval.episodes", &c.eval.episodes, "episodes per task per evaluation"},
@@ -368,6 +375,12 @@ void TrainConfig::validate() const {
   require(ppo.clip_reward >= 0, "ppo.clip_reward must be >= 0 (0: never clip), got {}", ppo.clip_reward);
   require(ppo.target_kl >= 0, "ppo.target_kl must be >= 0 (0: never stop early), got {}", ppo.target_kl);
   require(aux.diagnosis_weight >= 0, "aux.diagnosis_weight must be >= 0 (0: off), got {}", aux.diagnosis_weight);
+  require(teacher.weight >= 0, "teacher.weight must be >= 0 (0: off), got {}", teacher.weight);
+  require(teacher.until >= 0 && teacher.until <= 1, "teacher.until must be in [0, 1] (a share of run.total_steps), got {}",
+          teacher.until);
+  require(teacher.tasks == "incident" || teacher.tasks == "autoscale" || teacher.tasks == "all",
+          "teacher.tasks must be \"incident\", \"autoscale\" or \"all\", got \"{}\"", teacher.tasks);
+  require(teacher.action_weight > 0, "teacher.action_weight must be > 0, got {}", teacher.action_weight);
   require(eval.every >= 0, "eval.every must be >= 0 (0: off), got {}", eval.every);
   require(eval.episodes >= 1, "eval.episodes must be >= 1, got {}", eval.episodes);
   require(eval.seed >= 0, "eval.seed must be >= 0, got {}", eval.seed);

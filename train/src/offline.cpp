@@ -336,7 +336,7 @@ OfflineEpochMetrics OfflineTrainer::epoch(const std::atomic<bool>* stop) {
       sums[kAdv] += adv.mean().item<double>();
       sums[kWeight] += weights.mean().item<double>();
     }
-    const EvaluateOutput ev = policy_->evaluate(b.obs, b.actions, aux ? b.aux_type.clamp_min(0) : torch::Tensor());
+    const EvaluateOutput ev = policy_->evaluate(b.obs, b.actions, aux ? b.aux_type.clamp_min(0) : torch::Tensor(), {});
     const torch::Tensor nll = weighted_mean(-ev.log_prob, b.row_weight);
     const torch::Tensor actor = iql ? weighted_mean(-weights * ev.log_prob, b.row_weight) : nll;
     torch::Tensor loss = actor;
@@ -400,7 +400,7 @@ ValidationMetrics OfflineTrainer::validate(const torch::Tensor& transitions) {
   for (std::int64_t start = 0; start < v.transitions; start += kChunk) {
     const torch::Tensor part = idx.narrow(0, start, std::min(kChunk, v.transitions - start));
     const Batch b = batch(part);
-    const EvaluateOutput ev = policy_->evaluate(b.obs, b.actions, {});
+    const EvaluateOutput ev = policy_->evaluate(b.obs, b.actions, {}, {});
     const torch::Tensor ok = b.allowed;
     nll_sum += (-ev.log_prob).masked_select(ok).sum().item<double>();
     allowed_n += static_cast<double>(ok.sum().item<std::int64_t>());

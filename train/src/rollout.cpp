@@ -92,6 +92,7 @@ RolloutStorage::RolloutStorage(int num_steps, int num_envs, int max_tokens, int 
   truncated = torch::zeros({S, N}, torch::kBool);
   aux_type = torch::full({S, N}, -1, torch::kInt64);
   aux_target = torch::full({S, N}, -1, torch::kInt64);
+  teacher_actions = torch::zeros({S, N, action_width}, torch::kInt32);
   next_value = torch::zeros({N}, f);
   if (staged_) staging_ = make_obs_tensors(N, max_tokens, feature_width, mask_width, torch::kCPU);
 }

@@ -55,7 +55,8 @@ std::vector<std::string> metric_columns(const std::vector<std::string>& tasks) {
   for (const auto& t : tasks)
     for (const char* what : {"episodes", "return", "length", "reward_scale"}) cols.push_back(fmt::format("{}_{}", what, t));
   for (const char* c : {"policy_loss", "value_loss", "entropy", "approx_kl", "old_approx_kl", "clip_fraction",
-                        "explained_variance", "aux_loss", "diag_accuracy", "learning_rate", "epochs"})
+                        "explained_variance", "aux_loss", "diag_accuracy", "teacher_weight", "teacher_loss",
+                        "learning_rate", "epochs"})
     cols.emplace_back(c);
   return cols;
 }
@@ -70,7 +71,7 @@ std::string metric_row(const UpdateMetrics& m, double wall) {
     v.push_back(num(t.reward_scale));
   }
   for (double x : {m.policy_loss, m.value_loss, m.entropy, m.approx_kl, m.old_approx_kl, m.clip_fraction,
-                   m.explained_variance, m.aux_loss, m.diag_accuracy, m.learning_rate})
+                   m.explained_variance, m.aux_loss, m.diag_accuracy, m.teacher_weight, m.teacher_loss, m.learning_rate})
     v.push_back(num(x));
   v.push_back(fmt::format("{}", m.epochs));
   std::string out;

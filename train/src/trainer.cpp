@@ -193,6 +193,18 @@ Trainer::Trainer(TrainConfig config, TrainerOptions options)
   reward_scaler_ = RewardScaler(env_task_, static_cast<int>(task_names_.size()), config_.ppo.gamma, config_.ppo.clip_reward);
 
   vec_->reset();
+  if (config_.teacher.on()) {
+    try {
+      teacher_ = agents::make_policy(config_.teacher.policy);
+    } catch (const std::invalid_argument& e) {
+      throw ConfigError(fmt::format("teacher.policy: {}", e.what()));
+    }
+    teacher_->reset(*vec_);  // throws if it cannot act on a task of the VecEnv
+    teacher_rows_ = torch::zeros({N, vec_->action_width()}, torch::kInt32);
+    taught_ = torch::zeros({N}, torch::kBool);
+    for (int i = 0; i < N; ++i)
+      taught_[i].fill_(config_.teacher.tasks == "all" || config_.teacher.tasks == vec_->spec(i).task);
+  }
   {
     torch::NoGradGuard no_grad;
     copy_observations(vec_->observations(), final_scratch_);
@@ -267,6 +279,10 @@ bool Trainer::collect() {
     if (options_.stop && options_.stop->load()) return false;
     storage_.store_observations(t, vec_->observations());
     if (labels) write_labels(t);
+    if (teacher_) {
+      teacher_->propose(*vec_, {teacher_rows_.data_ptr<std::int32_t>(), static_cast<std::size_t>(N) * static_cast<std::size_t>(A)});
+      storage_.teacher_actions[t].copy_(teacher_rows_);
+    }
     const ActOutput out = policy_->act(storage_.step_obs(t), false, sample_rng_);
     // The policy's rows may be wider than the envs' (the widest task it knows); envs read a prefix.
     const std::int64_t width = std::min<std::int64_t>(out.actions.size(1), A);
@@ -275,7 +291,10 @@ bool Trainer::collect() {
     storage_.log_probs[t].copy_(out.log_prob.reshape({N}));
     storage_.values[t].copy_(out.value.reshape({N}));
     act_rows_.copy_(storage_.actions[t]);
-    vec_->step({act_rows_.data_ptr<std::int32_t>(), static_cast<std::size_t>(N) * static_cast<std::size_t>(A)});
+    const std::span<const std::int32_t> taken{act_rows_.data_ptr<std::int32_t>(), static_cast<std::size_t>(N) * static_cast<std::size_t>(A)};
+    if (teacher_)
+      for (int i = 0; i < N; ++i) teacher_->observe(*vec_, i, taken.subspan(static_cast<std::size_t>(i * A), static_cast<std::size_t>(A)));
+    vec_->step({act_rows_.data_ptr<std::int32_t>(), taken.size()});
 
     float* rewards = storage_.rewards[t].data_ptr<float>();
     std::memcpy(rewards, vec_->rewards().data(), vec_->rewards().size_bytes());
@@ -294,6 +313,7 @@ bool Trainer::collect() {
       ++ep_count_[k];
       recent_returns_[k].push_back(ep.return_);
       if (recent_returns_[k].size() > kRecentEpisodes) recent_returns_[k].pop_front();
+      if (teacher_) teacher_->begin_episode(*vec_, i);  // the VecEnv reset env i
       if (!term) bootstrap.push_back(i);
     }
     if (!bootstrap.empty()) {
@@ -339,11 +359,21 @@ UpdateMetrics Trainer::learn() {
   const torch::Tensor b_aux_type = storage_.aux_type.reshape({B}).to(device_);
   const torch::Tensor b_aux_target = storage_.aux_target.reshape({B}).to(device_);
   const bool aux = config_.aux.diagnosis_weight > 0 && (storage_.aux_type >= 0).any().item<bool>();
+  m.teacher_weight = teacher_weight();
+  const bool teach = m.teacher_weight > 0;
+  const torch::Tensor b_teacher = teach ? storage_.teacher_actions.flatten(0, 1).to(device_) : torch::Tensor();
+  // Per row: 0 for rows of untaught tasks, teacher.action_weight where the teacher acts, else 1.
+  torch::Tensor b_teacher_weight;
+  if (teach) {
+    const torch::Tensor acts = b_teacher.ne(0).any(1);
+    b_teacher_weight = torch::where(acts, torch::full({}, config_.teacher.action_weight), torch::ones({}))
+                           .mul_(taught_.repeat({config_.ppo.num_steps}).to(device_, torch::kFloat32));
+  }
 
   auto params = policy_->module().parameters();
   torch::Tensor sum_pg = torch::zeros({}), sum_v = torch::zeros({}), sum_ent = torch::zeros({}),
                 sum_kl = torch::zeros({}), sum_old_kl = torch::zeros({}), sum_clip = torch::zeros({}),
-                sum_aux = torch::zeros({});
+                sum_aux = torch::zeros({}), sum_teacher = torch::zeros({});
   double acc_sum = 0;
   int acc_n = 0;
   for (int epoch = 0; epoch < p.update_epochs; ++epoch) {
@@ -353,8 +383,9 @@ UpdateMetrics Trainer::learn() {
       const torch::Tensor idx = perm.narrow(0, start, MB);
       const ObsTensors mb_obs = select_rows(b_obs, idx);
       const torch::Tensor mb_aux_type = aux ? b_aux_type.index_select(0, idx) : torch::Tensor();
-      const EvaluateOutput ev =
-          policy_->evaluate(mb_obs, b_actions.index_select(0, idx), aux ? mb_aux_type.clamp_min(0) : torch::Tensor());
+      const EvaluateOutput ev = policy_->evaluate(mb_obs, b_actions.index_select(0, idx),
+                                                  aux ? mb_aux_type.clamp_min(0) : torch::Tensor(),
+                                                  teach ? b_teacher.index_select(0, idx) : torch::Tensor());
       torch::Tensor adv = b_adv.index_select(0, idx);
       if (per_minibatch) normalize_advantages(adv, mb_obs.task_id, envs::kNumTasks, p.per_task_adv);
       const PolicyLoss pl = clipped_policy_loss(ev.log_prob, b_logp.index_select(0, idx), adv, p.clip_coef);
@@ -374,6 +405,17 @@ UpdateMetrics Trainer::learn() {
         sum_aux += dl.loss.detach().to(torch::kCPU);
         const double acc = dl.accuracy.item<double>();
         if (!std::isnan(acc)) acc_sum += acc, ++acc_n;
+      }
+      if (teach) {
+        if (!ev.teacher_log_prob.defined())
+          throw std::logic_error(fmt::format("teacher.policy = \"{}\", but the {} policy cannot be taught", config_.teacher.policy,
+                                             policy_->kind()));
+        // Rows of untaught tasks are selected away, not multiplied by 0 (their log-prob may be -inf).
+        const torch::Tensor w = b_teacher_weight.index_select(0, idx);
+        const torch::Tensor nll = -torch::where(w > 0, ev.teacher_log_prob, torch::zeros_like(ev.teacher_log_prob));
+        const torch::Tensor tl = (w * nll).sum() / w.sum().clamp_min(1e-8);
+        loss = loss + m.teacher_weight * tl;
+        sum_teacher += tl.detach().to(torch::kCPU);
       }
       optimizer_->zero_grad();
       loss.backward();
@@ -400,6 +442,7 @@ UpdateMetrics Trainer::learn() {
   m.clip_fraction = sum_clip.item<double>() / n;
   m.aux_loss = aux ? sum_aux.item<double>() / n : kNaN;
   m.diag_accuracy = acc_n > 0 ? acc_sum / acc_n : kNaN;
+  m.teacher_loss = teach ? sum_teacher.item<double>() / n : kNaN;
   m.explained_variance = explained_variance(storage_.values, gae.returns);
 
   {
@@ -428,6 +471,24 @@ UpdateMetrics Trainer::learn() {
   collected_ = false;
   mark_resume_point();
   return m;
+}
+
+double Trainer::teacher_weight() const {
+  if (!teacher_) return 0;
+  const double until = config_.teacher.until * static_cast<double>(config_.run.total_steps);
+  return config_.teacher.weight * std::max(0.0, 1.0 - static_cast<double>(global_step_) / until);
+}
+
+void Trainer::replay_teacher() {
+  if (!teacher_) return;
+  const envs::VecEnvState st = vec_->state();
+  const auto A = static_cast<std::size_t>(vec_->action_width());
+  for (int i = 0; i < vec_->size(); ++i) {
+    teacher_->begin_episode(*vec_, i);
+    const std::vector<std::int32_t>& rows = st.actions[static_cast<std::size_t>(i)];
+    for (std::size_t r = 0; r + A <= rows.size(); r += A)
+      teacher_->observe(*vec_, i, std::span<const std::int32_t>(rows).subspan(r, A));
+  }
 }
 
 UpdateMetrics Trainer::update() {
@@ -548,6 +609,7 @@ void Trainer::load_checkpoint(const std::filesystem::path& path) {
   const std::int32_t* r = rows.data_ptr<std::int32_t>();
   for (int i = 0; i < N; ++i) st.actions[i].assign(r + off[i], r + off[i + 1]);
   vec_->restore(st);
+  replay_teacher();
   collected_ = false;
   mark_resume_point();
 }

@@ -77,6 +77,18 @@ class Policy {
   // caller's task arena).
   virtual void act(const envs::VecEnv& vec, std::span<std::int32_t> actions) = 0;
 
+  // Teaching another policy (kickstarting, train/'s [teacher] section): the envs step with the
+  // learner's rows, and the teacher says each step what it would do there.
+  // propose() writes the rows act() would write now, without taking them as its own; observe()
+  // then tells it the row env `env` really stepped with, so that its per-episode memory (has it
+  // claimed, what did it do lately) follows the episode the envs run. act() is propose() then
+  // observe() of its own rows. The defaults suit a policy without such memory: propose() is
+  // act(), observe() does nothing. Deterministic as act().
+  virtual void propose(const envs::VecEnv& vec, std::span<std::int32_t> actions) { act(vec, actions); }
+  virtual void observe(const envs::VecEnv& vec, int env, std::span<const std::int32_t> row) {
+    (void)vec, (void)env, (void)row;
+  }
+
  protected:
   // Throws the std::invalid_argument of reset()'s contract for the first unsupported env.
   void check_supported(const envs::VecEnv& vec) const;

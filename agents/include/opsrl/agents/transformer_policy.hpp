@@ -167,6 +167,8 @@ struct EvaluateOutput {
   // (B,T) pointer logits of the aux_type row (see evaluate()) with only padding tokens masked;
   // without aux_type, the taken type's row under the action mask.
   torch::Tensor diag_target_logits;
+  // (B) log-probability of evaluate()'s teacher_actions (kickstarting); undefined without them.
+  torch::Tensor teacher_log_prob;
 };
 
 // Every head's masked logits for every row (the other task's heads too: select by task_id), for
@@ -191,7 +193,10 @@ class TransformerPolicyImpl : public torch::nn::Module {
   // Log-probability, entropy and value of given action rows (B,A) int32/int64.
   // diag_target_logits are computed for the diagnosis-type row given by `aux_type` (B) int64 if
   // defined (the true fault type, for the auxiliary loss), else for the taken diagnosis type.
-  EvaluateOutput evaluate(const ObsTensors& obs, const torch::Tensor& actions, const torch::Tensor& aux_type = {});
+  // teacher_actions (B,A), if defined: a second set of rows whose log-probability comes from the
+  // same encoder pass (teacher_log_prob), for the kickstarting loss.
+  EvaluateOutput evaluate(const ObsTensors& obs, const torch::Tensor& actions, const torch::Tensor& aux_type = {},
+                          const torch::Tensor& teacher_actions = {});
   // (B); follows the caller's grad mode.
   torch::Tensor value(const ObsTensors& obs);
   PolicyHeads heads(const ObsTensors& obs);

@@ -9,7 +9,9 @@
 //   evaluate  log-probability, entropy and value of given rows; for the auxiliary loss also the
 //             incident diagnosis-type logits (B,D) and the pointer logits (B,T) of the row of
 //             `aux_type` (B) int64 (undefined: the taken type). Both may be undefined for a
-//             policy without a diagnosis head (then aux.diagnosis_weight must be 0).
+//             policy without a diagnosis head (then aux.diagnosis_weight must be 0). With
+//             `teacher_actions` (B,A) defined, also their log-probability (teacher_log_prob),
+//             for the kickstarting loss (undefined: a policy that cannot be taught).
 //   value     V(s) (B).
 //   update_normalizer  folds the valid tokens' features into the running statistics.
 #include <memory>
@@ -31,7 +33,8 @@ class ActorCritic {
   // The module whose parameters are optimised and whose parameters and buffers are saved.
   virtual torch::nn::Module& module() = 0;
   virtual ActOutput act(const ObsTensors& obs, bool greedy, torch::Generator generator) = 0;
-  virtual EvaluateOutput evaluate(const ObsTensors& obs, const torch::Tensor& actions, const torch::Tensor& aux_type) = 0;
+  virtual EvaluateOutput evaluate(const ObsTensors& obs, const torch::Tensor& actions, const torch::Tensor& aux_type,
+                                  const torch::Tensor& teacher_actions) = 0;
   virtual torch::Tensor value(const ObsTensors& obs) = 0;
   virtual void update_normalizer(const ObsTensors& obs) = 0;
   // What rebuilds it from a checkpoint: a kind ("transformer") and its options as TOML.

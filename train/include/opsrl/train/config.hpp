@@ -53,6 +53,12 @@
 // aux      diagnosis_weight        0.5         weight of the supervised diagnosis loss (0: off)
 //          diagnosis_pointer       true        also the root-token pointer loss
 //          no_claim_label          true        label pre-onset and control steps "no claim"
+// teacher  policy                  ""          a baseline the learner is also taught to imitate on its
+//                                              own states (kickstarting), e.g. "oracle_late"; "": off
+//          weight                  1.0         weight of the imitation loss at the start
+//          until                   0.5         share of run.total_steps over which it decays to 0
+//          tasks                   "incident"  "incident", "autoscale" or "all": whose rows it teaches
+//          action_weight           1.0         weight of the rows where the teacher acts (as offline.action_weight)
 // eval     every                   0           updates between evaluations (0: off)
 //          episodes                32          episodes per task per evaluation
 //          seed                    0           evaluation seeds (agents::eval_seed)
@@ -131,6 +137,18 @@ struct AuxSection {
   bool no_claim_label = true;
 };
 
+// Kickstarting (Schmitt et al. 2018): the teacher's rows on the states the learner visits enter
+// the loss as -weight x log pi(teacher row), the weight decaying linearly to 0.
+struct TeacherSection {
+  std::string policy;
+  double weight = 1.0;
+  double until = 0.5;
+  std::string tasks = "incident";
+  double action_weight = 1.0;
+
+  bool on() const { return !policy.empty() && weight > 0 && until > 0; }
+};
+
 struct EvalSection {
   int every = 25;
   int episodes = 32;
@@ -147,6 +165,7 @@ struct TrainConfig {
   PolicySection policy;
   PpoSection ppo;
   AuxSection aux;
+  TeacherSection teacher;
   EvalSection eval;
   LogSection log;
 

@@ -51,6 +51,7 @@ class RolloutStorage {
   torch::Tensor final_values;  // (S,N) float, CPU: V(final observation) where truncated, else 0
   torch::Tensor aux_type;      // (S,N) int64, CPU: true diagnosis type, -1 = no label
   torch::Tensor aux_target;    // (S,N) int64, CPU: true root token, -1 = no label
+  torch::Tensor teacher_actions;  // (S,N,A) int32, CPU: [teacher]'s rows (zeros when off)
   torch::Tensor next_value;    // (N) float, CPU: V(s_S)
 
  private:

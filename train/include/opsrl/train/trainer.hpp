@@ -32,6 +32,7 @@
 
 #include <torch/torch.h>
 
+#include <opsrl/agents/policy.hpp>
 #include <opsrl/envs/vec_env.hpp>
 #include <opsrl/train/actor_critic.hpp>
 #include <opsrl/train/config.hpp>
@@ -59,6 +60,8 @@ struct UpdateMetrics {
   double policy_loss = 0, value_loss = 0, entropy = 0, approx_kl = 0, old_approx_kl = 0, clip_fraction = 0;
   double aux_loss = 0;           // diagnosis cross-entropy (type + pointer); NaN when off
   double diag_accuracy = 0;      // argmax of the type logits on steps with a started fault; NaN when none
+  double teacher_weight = 0;     // [teacher]: the imitation loss's weight in this update (0: off or decayed)
+  double teacher_loss = 0;       // mean -log pi(teacher row) over the taught rows; NaN when the weight is 0
   double explained_variance = 0; // of the rollout's values against its returns
   double learning_rate = 0;
   int epochs = 0;                // epochs run (fewer than update_epochs after a target-KL stop)
@@ -129,12 +132,18 @@ class Trainer {
   };
   void mark_resume_point();
   void write_labels(int t);
+  double teacher_weight() const;  // at the current update
+  // The teacher's memory after VecEnv::restore: each env's episode so far, row by row.
+  void replay_teacher();
 
   TrainConfig config_;
   TrainerOptions options_;
   torch::Device device_;
   std::unique_ptr<envs::VecEnv> vec_;
   std::shared_ptr<ActorCritic> policy_;
+  std::unique_ptr<agents::Policy> teacher_;  // [teacher]: null when off
+  torch::Tensor teacher_rows_;               // (N, vec.action_width) int32 CPU: the teacher's rows of this step
+  torch::Tensor taught_;                     // (N) bool CPU: the envs whose task the teacher teaches
   std::unique_ptr<torch::optim::Adam> optimizer_;
   RolloutStorage storage_;
   ObsTensors final_scratch_;   // (N,...) CPU, final observations of this step
