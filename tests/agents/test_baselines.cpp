@@ -174,6 +174,17 @@ TEST_CASE("autoscale: HPA keeps the SLO on a smooth diurnal trace, beats random 
   CHECK(hpa.invalid_actions.mean == 0.0);
 }
 
+TEST_CASE("autoscale: oracle_lean keeps HPA's SLO minutes at a tenth less replica cost, a surge an hour") {
+  envs::EnvConfig c;
+  c.autoscale.surges_per_hour = 1;
+  const auto config = envs::make_config(c);
+  const EvalSummary hpa = eval("hpa", "autoscale", 100, config).summary;
+  const EvalSummary lean = eval("oracle_lean", "autoscale", 100, config).summary;
+  REQUIRE(hpa.slo_violation_min.mean > 0);  // the surges cost every scaler some minutes
+  CHECK(lean.slo_violation_min.mean < hpa.slo_violation_min.mean + 0.1);
+  CHECK(lean.replica_cost_usd.mean < 0.9 * hpa.replica_cost_usd.mean);
+}
+
 TEST_CASE("autoscale: HPA scales in no sooner than its stabilisation window after a scale-out") {
   envs::EnvConfig c;
   c.autoscale.diurnal_period = 1 * sim::kHour;

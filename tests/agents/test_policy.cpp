@@ -68,7 +68,7 @@ class FilePolicy final : public PerEnvPolicy<int> {
 
 TEST_CASE("the registry builds every baseline by name") {
   const std::vector<std::string> names = registered_policy_names();
-  for (const char* want : {"hpa", "noop", "oracle", "oracle_late", "random", "threshold"}) {
+  for (const char* want : {"hpa", "noop", "oracle", "oracle_late", "oracle_lean", "random", "threshold"}) {
     CAPTURE(want);
     CHECK(std::find(names.begin(), names.end(), want) != names.end());
     const auto p = make_policy(want);
@@ -82,7 +82,7 @@ TEST_CASE("the registry builds every baseline by name") {
 TEST_CASE("make_policy: unknown names, missing files and unreadable files are clear errors") {
   const std::string unknown = error_of([] { make_policy("thresold"); });
   CHECK(unknown.find("unknown policy \"thresold\"") != std::string::npos);
-  CHECK(unknown.find("hpa, noop, oracle, oracle_late, random, threshold") != std::string::npos);
+  CHECK(unknown.find("hpa, noop, oracle, oracle_late, oracle_lean, random, threshold") != std::string::npos);
 
   const std::string missing = error_of([] { make_policy("runs/ppo/checkpoint.pt"); });
   CHECK(missing.find("\"runs/ppo/checkpoint.pt\": no such file") != std::string::npos);
@@ -152,6 +152,7 @@ TEST_CASE("every baseline sends only mask-allowed actions, over many steps of bo
       {"threshold", {{"incident", 8}, {"autoscale", 4}}, false},
       {"threshold", {{"autoscale", 4}}, true},
       {"oracle", {{"incident", 8}, {"autoscale", 4}}, false},
+      {"oracle_lean", {{"autoscale", 4}}, false},
       {"hpa", {{"autoscale", 8}}, false},
       {"hpa", {{"autoscale", 4}}, true},
   };

@@ -135,7 +135,7 @@ TEST_CASE("periodic evaluation on validation seeds keeps the best checkpoint as 
 }
 TEST_CASE("kickstarting: the teacher's rows are learned on the learner's own states, the weight decays, resume is exact") {
   TrainConfig c = tiny_transformer_config();
-  c.teacher.policy = "oracle_late";
+  c.teacher.incident = "oracle_late";
   c.teacher.until = 0.5;  // 10 updates: weight 1, 0.8, ..., 0.2, then 0
   c.teacher.action_weight = 3;
   c.ppo.learning_rate = 1e-3;
@@ -168,11 +168,20 @@ TEST_CASE("kickstarting: the teacher's rows are learned on the learner's own sta
   for (const auto& p : a.policy().module().named_parameters())
     CHECK_MESSAGE(torch::equal(p.value(), b.policy().module().named_parameters()[p.key()]), p.key());
 
+  // The autoscale rows learn from their own teacher.
+  TrainConfig both = c;
+  both.teacher.autoscale = "oracle_lean";
+  Trainer d(both);
+  const UpdateMetrics md = d.update();
+  CHECK(std::isfinite(md.teacher_loss));
+  CHECK(md.teacher_loss != m[0].teacher_loss);
+
   // A teacher that does not exist, or cannot act on a task of the run, is a clear error.
   TrainConfig bad = c;
-  bad.teacher.policy = "oracel";
-  CHECK_THROWS_WITH_AS(Trainer{bad}, doctest::Contains("teacher.policy: unknown policy \"oracel\""), ConfigError);
-  bad.teacher.policy = "hpa";
+  bad.teacher.incident = "oracel";
+  CHECK_THROWS_WITH_AS(Trainer{bad}, doctest::Contains("teacher.incident: unknown policy \"oracel\""), ConfigError);
+  bad.teacher.incident = "";
+  bad.teacher.autoscale = "hpa";
   CHECK_THROWS_WITH_AS(Trainer{bad}, doctest::Contains("policy hpa does not support task incident"), std::invalid_argument);
   std::filesystem::remove_all(dir);
 }

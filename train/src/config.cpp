@@ -193,11 +193,11 @@ std::vector<ConfigKey> config_keys(TrainConfig& c) {
       {"aux.diagnosis_pointer", &c.aux.diagnosis_pointer, "include the root-cause token (pointer) loss"},
       {"aux.no_claim_label", &c.aux.no_claim_label,
        "label steps before any onset and control episodes \"no claim\" (false: skip them)"},
-      {"teacher.policy", &c.teacher.policy,
-       "a baseline the learner is also taught to imitate on its own states (kickstarting), e.g. \"oracle_late\"; \"\": off"},
+      {"teacher.incident", &c.teacher.incident,
+       "a baseline the learner is also taught to imitate on its own incident states (kickstarting), e.g. \"oracle_late\"; \"\": none"},
+      {"teacher.autoscale", &c.teacher.autoscale, "the same for the autoscale rows, e.g. \"oracle_lean\"; \"\": none"},
       {"teacher.weight", &c.teacher.weight, "weight of the imitation loss at the start"},
       {"teacher.until", &c.teacher.until, "share of run.total_steps over which the weight decays linearly to 0"},
-      {"teacher.tasks", &c.teacher.tasks, "\"incident\", \"autoscale\" or \"all\": the rows the teacher teaches"},
       {"teacher.action_weight", &c.teacher.action_weight,
        "weight of the rows where the teacher acts (not all zeros) against its waiting rows (1: alike)"},
       {"eval.every", &c.eval.every,
@@ -378,8 +378,6 @@ void TrainConfig::validate() const {
   require(teacher.weight >= 0, "teacher.weight must be >= 0 (0: off), got {}", teacher.weight);
   require(teacher.until >= 0 && teacher.until <= 1, "teacher.until must be in [0, 1] (a share of run.total_steps), got {}",
           teacher.until);
-  require(teacher.tasks == "incident" || teacher.tasks == "autoscale" || teacher.tasks == "all",
-          "teacher.tasks must be \"incident\", \"autoscale\" or \"all\", got \"{}\"", teacher.tasks);
   require(teacher.action_weight > 0, "teacher.action_weight must be > 0, got {}", teacher.action_weight);
   require(eval.every >= 0, "eval.every must be >= 0 (0: off), got {}", eval.every);
   require(eval.episodes >= 1, "eval.episodes must be >= 1, got {}", eval.episodes);

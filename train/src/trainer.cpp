@@ -193,17 +193,24 @@ Trainer::Trainer(TrainConfig config, TrainerOptions options)
   reward_scaler_ = RewardScaler(env_task_, static_cast<int>(task_names_.size()), config_.ppo.gamma, config_.ppo.clip_reward);
 
   vec_->reset();
+  teacher_of_.assign(static_cast<std::size_t>(N), -1);
+  taught_ = torch::zeros({N}, torch::kFloat32);
   if (config_.teacher.on()) {
-    try {
-      teacher_ = agents::make_policy(config_.teacher.policy);
-    } catch (const std::invalid_argument& e) {
-      throw ConfigError(fmt::format("teacher.policy: {}", e.what()));
+    for (const auto& [task, name] : {std::pair{"incident", config_.teacher.incident}, {"autoscale", config_.teacher.autoscale}}) {
+      if (name.empty()) continue;
+      Teacher teacher;
+      try {
+        teacher.policy = agents::make_policy(name);
+      } catch (const std::invalid_argument& e) {
+        throw ConfigError(fmt::format("teacher.{}: {}", task, e.what()));
+      }
+      teacher.policy->reset(*vec_);  // throws if it cannot act on a task of the VecEnv
+      teacher.rows.assign(static_cast<std::size_t>(N) * static_cast<std::size_t>(vec_->action_width()), 0);
+      for (int i = 0; i < N; ++i)
+        if (vec_->spec(i).task == task) teacher_of_[static_cast<std::size_t>(i)] = static_cast<int>(teachers_.size());
+      teachers_.push_back(std::move(teacher));
     }
-    teacher_->reset(*vec_);  // throws if it cannot act on a task of the VecEnv
-    teacher_rows_ = torch::zeros({N, vec_->action_width()}, torch::kInt32);
-    taught_ = torch::zeros({N}, torch::kBool);
-    for (int i = 0; i < N; ++i)
-      taught_[i].fill_(config_.teacher.tasks == "all" || config_.teacher.tasks == vec_->spec(i).task);
+    for (int i = 0; i < N; ++i) taught_[i].fill_(teacher_of_[static_cast<std::size_t>(i)] >= 0 ? 1.0 : 0.0);
   }
   {
     torch::NoGradGuard no_grad;
@@ -279,9 +286,12 @@ bool Trainer::collect() {
     if (options_.stop && options_.stop->load()) return false;
     storage_.store_observations(t, vec_->observations());
     if (labels) write_labels(t);
-    if (teacher_) {
-      teacher_->propose(*vec_, {teacher_rows_.data_ptr<std::int32_t>(), static_cast<std::size_t>(N) * static_cast<std::size_t>(A)});
-      storage_.teacher_actions[t].copy_(teacher_rows_);
+    if (!teachers_.empty()) {
+      for (Teacher& teacher : teachers_) teacher.policy->propose(*vec_, teacher.rows);
+      std::int32_t* dst = storage_.teacher_actions[t].data_ptr<std::int32_t>();
+      for (int i = 0; i < N; ++i)
+        if (const int k = teacher_of_[static_cast<std::size_t>(i)]; k >= 0)
+          std::copy_n(teachers_[static_cast<std::size_t>(k)].rows.data() + static_cast<std::size_t>(i * A), A, dst + i * A);
     }
     const ActOutput out = policy_->act(storage_.step_obs(t), false, sample_rng_);
     // The policy's rows may be wider than the envs' (the widest task it knows); envs read a prefix.
@@ -292,8 +302,9 @@ bool Trainer::collect() {
     storage_.values[t].copy_(out.value.reshape({N}));
     act_rows_.copy_(storage_.actions[t]);
     const std::span<const std::int32_t> taken{act_rows_.data_ptr<std::int32_t>(), static_cast<std::size_t>(N) * static_cast<std::size_t>(A)};
-    if (teacher_)
-      for (int i = 0; i < N; ++i) teacher_->observe(*vec_, i, taken.subspan(static_cast<std::size_t>(i * A), static_cast<std::size_t>(A)));
+    for (Teacher& teacher : teachers_)
+      for (int i = 0; i < N; ++i)
+        teacher.policy->observe(*vec_, i, taken.subspan(static_cast<std::size_t>(i * A), static_cast<std::size_t>(A)));
     vec_->step({act_rows_.data_ptr<std::int32_t>(), taken.size()});
 
     float* rewards = storage_.rewards[t].data_ptr<float>();
@@ -313,7 +324,7 @@ bool Trainer::collect() {
       ++ep_count_[k];
       recent_returns_[k].push_back(ep.return_);
       if (recent_returns_[k].size() > kRecentEpisodes) recent_returns_[k].pop_front();
-      if (teacher_) teacher_->begin_episode(*vec_, i);  // the VecEnv reset env i
+      for (Teacher& teacher : teachers_) teacher.policy->begin_episode(*vec_, i);  // the VecEnv reset env i
       if (!term) bootstrap.push_back(i);
     }
     if (!bootstrap.empty()) {
@@ -362,12 +373,12 @@ UpdateMetrics Trainer::learn() {
   m.teacher_weight = teacher_weight();
   const bool teach = m.teacher_weight > 0;
   const torch::Tensor b_teacher = teach ? storage_.teacher_actions.flatten(0, 1).to(device_) : torch::Tensor();
-  // Per row: 0 for rows of untaught tasks, teacher.action_weight where the teacher acts, else 1.
+  // Per row: 0 for rows without a teacher, teacher.action_weight where the teacher acts, else 1.
   torch::Tensor b_teacher_weight;
   if (teach) {
     const torch::Tensor acts = b_teacher.ne(0).any(1);
     b_teacher_weight = torch::where(acts, torch::full({}, config_.teacher.action_weight), torch::ones({}))
-                           .mul_(taught_.repeat({config_.ppo.num_steps}).to(device_, torch::kFloat32));
+                           .mul_(taught_.repeat({config_.ppo.num_steps}).to(device_));
   }
 
   auto params = policy_->module().parameters();
@@ -408,9 +419,8 @@ UpdateMetrics Trainer::learn() {
       }
       if (teach) {
         if (!ev.teacher_log_prob.defined())
-          throw std::logic_error(fmt::format("teacher.policy = \"{}\", but the {} policy cannot be taught", config_.teacher.policy,
-                                             policy_->kind()));
-        // Rows of untaught tasks are selected away, not multiplied by 0 (their log-prob may be -inf).
+          throw std::logic_error(fmt::format("[teacher] is set, but the {} policy cannot be taught", policy_->kind()));
+        // Rows without a teacher are selected away, not multiplied by 0 (their log-prob may be -inf).
         const torch::Tensor w = b_teacher_weight.index_select(0, idx);
         const torch::Tensor nll = -torch::where(w > 0, ev.teacher_log_prob, torch::zeros_like(ev.teacher_log_prob));
         const torch::Tensor tl = (w * nll).sum() / w.sum().clamp_min(1e-8);
@@ -474,21 +484,22 @@ UpdateMetrics Trainer::learn() {
 }
 
 double Trainer::teacher_weight() const {
-  if (!teacher_) return 0;
+  if (teachers_.empty()) return 0;
   const double until = config_.teacher.until * static_cast<double>(config_.run.total_steps);
   return config_.teacher.weight * std::max(0.0, 1.0 - static_cast<double>(global_step_) / until);
 }
 
 void Trainer::replay_teacher() {
-  if (!teacher_) return;
+  if (teachers_.empty()) return;
   const envs::VecEnvState st = vec_->state();
   const auto A = static_cast<std::size_t>(vec_->action_width());
-  for (int i = 0; i < vec_->size(); ++i) {
-    teacher_->begin_episode(*vec_, i);
-    const std::vector<std::int32_t>& rows = st.actions[static_cast<std::size_t>(i)];
-    for (std::size_t r = 0; r + A <= rows.size(); r += A)
-      teacher_->observe(*vec_, i, std::span<const std::int32_t>(rows).subspan(r, A));
-  }
+  for (Teacher& teacher : teachers_)
+    for (int i = 0; i < vec_->size(); ++i) {
+      teacher.policy->begin_episode(*vec_, i);
+      const std::vector<std::int32_t>& rows = st.actions[static_cast<std::size_t>(i)];
+      for (std::size_t r = 0; r + A <= rows.size(); r += A)
+        teacher.policy->observe(*vec_, i, std::span<const std::int32_t>(rows).subspan(r, A));
+    }
 }
 
 UpdateMetrics Trainer::update() {

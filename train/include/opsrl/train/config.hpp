@@ -53,11 +53,11 @@
 // aux      diagnosis_weight        0.5         weight of the supervised diagnosis loss (0: off)
 //          diagnosis_pointer       true        also the root-token pointer loss
 //          no_claim_label          true        label pre-onset and control steps "no claim"
-// teacher  policy                  ""          a baseline the learner is also taught to imitate on its
-//                                              own states (kickstarting), e.g. "oracle_late"; "": off
+// teacher  incident                ""          a baseline the learner is also taught to imitate on its
+//                                              own incident states (kickstarting), e.g. "oracle_late"; "": none
+//          autoscale               ""          the same for the autoscale rows, e.g. "oracle_lean"
 //          weight                  1.0         weight of the imitation loss at the start
 //          until                   0.5         share of run.total_steps over which it decays to 0
-//          tasks                   "incident"  "incident", "autoscale" or "all": whose rows it teaches
 //          action_weight           1.0         weight of the rows where the teacher acts (as offline.action_weight)
 // eval     every                   0           updates between evaluations (0: off)
 //          episodes                32          episodes per task per evaluation
@@ -137,16 +137,17 @@ struct AuxSection {
   bool no_claim_label = true;
 };
 
-// Kickstarting (Schmitt et al. 2018): the teacher's rows on the states the learner visits enter
-// the loss as -weight x log pi(teacher row), the weight decaying linearly to 0.
+// Kickstarting (Schmitt et al. 2018): a teacher's rows on the states the learner visits enter
+// the loss as -weight x log pi(teacher row), the weight decaying linearly to 0. One teacher per
+// task; each must be able to act on every task of the run (it proposes for all envs).
 struct TeacherSection {
-  std::string policy;
+  std::string incident;
+  std::string autoscale;
   double weight = 1.0;
   double until = 0.5;
-  std::string tasks = "incident";
   double action_weight = 1.0;
 
-  bool on() const { return !policy.empty() && weight > 0 && until > 0; }
+  bool on() const { return (!incident.empty() || !autoscale.empty()) && weight > 0 && until > 0; }
 };
 
 struct EvalSection {

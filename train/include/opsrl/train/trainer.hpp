@@ -141,9 +141,15 @@ class Trainer {
   torch::Device device_;
   std::unique_ptr<envs::VecEnv> vec_;
   std::shared_ptr<ActorCritic> policy_;
-  std::unique_ptr<agents::Policy> teacher_;  // [teacher]: null when off
-  torch::Tensor teacher_rows_;               // (N, vec.action_width) int32 CPU: the teacher's rows of this step
-  torch::Tensor taught_;                     // (N) bool CPU: the envs whose task the teacher teaches
+  // [teacher]: one per task that has one, each proposing rows for every env into its buffer
+  // (N, vec.action_width) int32 CPU; env i learns from teachers_[teacher_of_[i]] (-1: none).
+  struct Teacher {
+    std::unique_ptr<agents::Policy> policy;
+    std::vector<std::int32_t> rows;
+  };
+  std::vector<Teacher> teachers_;
+  std::vector<int> teacher_of_;
+  torch::Tensor taught_;  // (N) float CPU: 1 where env i has a teacher
   std::unique_ptr<torch::optim::Adam> optimizer_;
   RolloutStorage storage_;
   ObsTensors final_scratch_;   // (N,...) CPU, final observations of this step
