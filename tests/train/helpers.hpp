@@ -102,6 +102,7 @@ inline TrainConfig cue_config(int envs = 8, int steps = 32) {
   c.ppo.gamma = 0.9;
   c.ppo.target_kl = 0;
   c.aux.diagnosis_weight = 0;
+  c.teacher = {"", ""};  // no baseline knows the cue task
   c.log.progress = "off";
   c.eval.every = 0;  // the cue task is not an opsrl task that agents::evaluate runs
   c.run.total_steps = 40 * envs * steps;

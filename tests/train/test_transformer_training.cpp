@@ -36,6 +36,7 @@ TrainConfig tiny_transformer_config() {
   c.ppo.num_steps = 24;
   c.ppo.num_minibatches = 2;
   c.ppo.update_epochs = 2;
+  c.teacher = {"", ""};  // plain PPO; the kickstarting test below sets its teachers
   c.run.total_steps = 10 * 4 * 24;
   c.log.progress = "off";
   return c;

@@ -53,12 +53,12 @@
 // aux      diagnosis_weight        0.5         weight of the supervised diagnosis loss (0: off)
 //          diagnosis_pointer       true        also the root-token pointer loss
 //          no_claim_label          true        label pre-onset and control steps "no claim"
-// teacher  incident                ""          a baseline the learner is also taught to imitate on its
-//                                              own incident states (kickstarting), e.g. "oracle_late"; "": none
-//          autoscale               ""          the same for the autoscale rows, e.g. "oracle_lean"
+// teacher  incident                "oracle_late" a baseline the learner is also taught to imitate on its
+//                                              own incident states (kickstarting); "": none
+//          autoscale               "oracle_lean" the same for the autoscale rows
 //          weight                  1.0         weight of the imitation loss at the start
-//          until                   0.5         share of run.total_steps over which it decays to 0
-//          action_weight           1.0         weight of the rows where the teacher acts (as offline.action_weight)
+//          until                   1.0         share of run.total_steps over which it decays to 0
+//          action_weight           3.0         weight of the rows where the teacher acts (as offline.action_weight)
 // eval     every                   0           updates between evaluations (0: off)
 //          episodes                32          episodes per task per evaluation
 //          seed                    0           evaluation seeds (agents::eval_seed)
@@ -141,11 +141,11 @@ struct AuxSection {
 // the loss as -weight x log pi(teacher row), the weight decaying linearly to 0. One teacher per
 // task; each must be able to act on every task of the run (it proposes for all envs).
 struct TeacherSection {
-  std::string incident;
-  std::string autoscale;
+  std::string incident = "oracle_late";
+  std::string autoscale = "oracle_lean";
   double weight = 1.0;
-  double until = 0.5;
-  double action_weight = 1.0;
+  double until = 1.0;
+  double action_weight = 3.0;
 
   bool on() const { return (!incident.empty() || !autoscale.empty()) && weight > 0 && until > 0; }
 };
