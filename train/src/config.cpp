@@ -193,6 +193,8 @@ std::vector<ConfigKey> config_keys(TrainConfig& c) {
       {"aux.diagnosis_pointer", &c.aux.diagnosis_pointer, "include the root-cause token (pointer) loss"},
       {"aux.no_claim_label", &c.aux.no_claim_label,
        "label steps before any onset and control episodes \"no claim\" (false: skip them)"},
+      {"aux.label_delay_s", &c.aux.label_delay_s,
+       "label a fault only once it has run this many seconds (\"no claim\" before): when the claim may come"},
       {"teacher.incident", &c.teacher.incident,
        "a baseline the learner is also taught to imitate on its own incident states (kickstarting), e.g. \"oracle_late\"; \"\": none"},
       {"teacher.autoscale", &c.teacher.autoscale, "the same for the autoscale rows, e.g. \"oracle_lean\"; \"\": none"},
@@ -375,6 +377,7 @@ void TrainConfig::validate() const {
   require(ppo.clip_reward >= 0, "ppo.clip_reward must be >= 0 (0: never clip), got {}", ppo.clip_reward);
   require(ppo.target_kl >= 0, "ppo.target_kl must be >= 0 (0: never stop early), got {}", ppo.target_kl);
   require(aux.diagnosis_weight >= 0, "aux.diagnosis_weight must be >= 0 (0: off), got {}", aux.diagnosis_weight);
+  require(aux.label_delay_s >= 0, "aux.label_delay_s must be >= 0, got {}", aux.label_delay_s);
   require(teacher.weight >= 0, "teacher.weight must be >= 0 (0: off), got {}", teacher.weight);
   require(teacher.until >= 0 && teacher.until <= 1, "teacher.until must be in [0, 1] (a share of run.total_steps), got {}",
           teacher.until);

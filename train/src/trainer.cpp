@@ -260,6 +260,9 @@ void Trainer::write_labels(int t) {
       if (!first_started || f.onset_s < first_started->onset_s) first_started = &f;
     }
     if (!first && !ep.claimed) first = first_started;
+    // Within its first aux.label_delay_s a fault is labelled as no fault yet: the claim waits
+    // for evidence (the belief that remediation reads follows the same labels).
+    if (first && ep.elapsed_s < first->onset_s + config_.aux.label_delay_s) first = nullptr;
     if (!first) {
       if (config_.aux.no_claim_label) type[i] = envs::incident::kNoClaim;
       continue;
