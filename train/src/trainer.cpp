@@ -495,10 +495,11 @@ double Trainer::teacher_weight() const {
 void Trainer::replay_teacher() {
   if (teachers_.empty()) return;
   const envs::VecEnvState st = vec_->state();
-  const auto A = static_cast<std::size_t>(vec_->action_width());
   for (Teacher& teacher : teachers_)
     for (int i = 0; i < vec_->size(); ++i) {
       teacher.policy->begin_episode(*vec_, i);
+      // The VecEnv keeps each env's rows in the env's own width.
+      const auto A = static_cast<std::size_t>(vec_->spec(i).action_width);
       const std::vector<std::int32_t>& rows = st.actions[static_cast<std::size_t>(i)];
       for (std::size_t r = 0; r + A <= rows.size(); r += A)
         teacher.policy->observe(*vec_, i, std::span<const std::int32_t>(rows).subspan(r, A));

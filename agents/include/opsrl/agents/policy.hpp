@@ -80,7 +80,8 @@ class Policy {
   // Teaching another policy (kickstarting, train/'s [teacher] section): the envs step with the
   // learner's rows, and the teacher says each step what it would do there.
   // propose() writes the rows act() would write now, without taking them as its own; observe()
-  // then tells it the row env `env` really stepped with, so that its per-episode memory (has it
+  // then tells it the row env `env` really stepped with (the env's own action_width entries, or a
+  // whole VecEnv row: the env reads a prefix), so that its per-episode memory (has it
   // claimed, what did it do lately) follows the episode the envs run. act() is propose() then
   // observe() of its own rows. The defaults suit a policy without such memory: propose() is
   // act(), observe() does nothing. Deterministic as act().
