@@ -53,7 +53,7 @@
 // aux      diagnosis_weight        0.5         weight of the supervised diagnosis loss (0: off)
 //          diagnosis_pointer       true        also the root-token pointer loss
 //          no_claim_label          true        label pre-onset and control steps "no claim"
-//          label_delay_s           0           label a fault's first seconds "no claim" too (claim timing)
+//          label_delay_s           30          label a fault's first seconds "no claim" too (claim timing)
 // teacher  incident                "oracle_late" a baseline the learner is also taught to imitate on its
 //                                              own incident states (kickstarting); "": none
 //          autoscale               "oracle_lean" the same for the autoscale rows
@@ -136,7 +136,7 @@ struct AuxSection {
   double diagnosis_weight = 0.5;
   bool diagnosis_pointer = true;
   bool no_claim_label = true;
-  double label_delay_s = 0;  // a fault is labelled only once it has run this long ("no claim" before)
+  double label_delay_s = 30;  // a fault is labelled only once it has run this long ("no claim" before)
 };
 
 // Kickstarting (Schmitt et al. 2018): a teacher's rows on the states the learner visits enter
