@@ -92,6 +92,16 @@ TEST_CASE("transformer PPO on incident + autoscale: labels, finite losses, bit-i
   off.aux.diagnosis_weight = 0;
   Trainer d(off);
   CHECK(std::isnan(d.update().aux_loss));
+
+  // Faults are labelled only once they have run aux.label_delay_s: with a delay longer than any
+  // episode no step carries a fault label (no accuracy to measure), without one they do.
+  REQUIRE(std::isfinite(m1.diag_accuracy));
+  TrainConfig never = c;
+  never.aux.label_delay_s = 1e6;
+  Trainer e(never);
+  const UpdateMetrics me = e.update();
+  CHECK(std::isfinite(me.aux_loss));  // the "no claim" labels remain
+  CHECK(std::isnan(me.diag_accuracy));
   std::filesystem::remove_all(dir);
 }
 
