@@ -38,7 +38,7 @@ struct OracleState {
 
 class OraclePolicy final : public PerEnvPolicy<OracleState> {
  public:
-  explicit OraclePolicy(OracleOptions o) : o_(o) {
+  OraclePolicy(OracleOptions o, std::string name) : o_(o), name_(std::move(name)) {
     if (!(o_.target_utilisation > 0 && o_.target_utilisation < 1))
       throw std::invalid_argument(fmt::format("oracle: target_utilisation must be in (0, 1), got {}", o_.target_utilisation));
     if (!(o_.surge_utilisation > 0 && o_.surge_utilisation < 0.85))
@@ -49,10 +49,7 @@ class OraclePolicy final : public PerEnvPolicy<OracleState> {
       throw std::invalid_argument(fmt::format("oracle: scale_in_margin must be >= 1, got {}", o_.scale_in_margin));
   }
 
-  std::string_view name() const override {
-    if (o_.reaction_delay > 0) return "oracle_late";
-    return o_.target_utilisation == OracleOptions{}.target_utilisation ? "oracle" : "oracle_lean";
-  }
+  std::string_view name() const override { return name_; }
   std::string unsupported_reason(TaskId) const override { return {}; }
 
  protected:
@@ -79,6 +76,7 @@ class OraclePolicy final : public PerEnvPolicy<OracleState> {
   int surge_service(const envs::Env& e, const detail::IncidentMask& m) const;
 
   OracleOptions o_;
+  std::string name_;
 };
 
 int OraclePolicy::surge_service(const envs::Env& e, const detail::IncidentMask& m) const {
@@ -189,7 +187,9 @@ void OraclePolicy::autoscale(const envs::VecEnv& vec, int env, std::span<std::in
 
 }  // namespace
 
-std::unique_ptr<Policy> make_oracle_policy(OracleOptions oracle) { return std::make_unique<OraclePolicy>(oracle); }
+std::unique_ptr<Policy> make_oracle_policy(OracleOptions oracle, std::string name) {
+  return std::make_unique<OraclePolicy>(oracle, std::move(name));
+}
 
 }  // namespace opsrl::agents
 
@@ -204,7 +204,7 @@ OPSRL_REGISTER_POLICY(oracle_late, "the oracle, acting 30 s after each onset (wh
                       [](const opsrl::agents::PolicyOptions&) {
                         opsrl::agents::OracleOptions o;
                         o.reaction_delay = 30 * opsrl::sim::kSecond;
-                        return opsrl::agents::make_oracle_policy(o);
+                        return opsrl::agents::make_oracle_policy(o, "oracle_late");
                       });
 
 // The oracle's autoscaler run lean: utilisation 0.7, scale-in margin 1.1. On the default
@@ -215,5 +215,5 @@ OPSRL_REGISTER_POLICY(oracle_lean, "the oracle with an autoscale target of 0.7 a
                         opsrl::agents::OracleOptions o;
                         o.target_utilisation = 0.7;
                         o.scale_in_margin = 1.1;
-                        return opsrl::agents::make_oracle_policy(o);
+                        return opsrl::agents::make_oracle_policy(o, "oracle_lean");
                       });

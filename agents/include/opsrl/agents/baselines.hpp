@@ -9,6 +9,7 @@
 // hpa         refused (only scales, never diagnoses)     Kubernetes HPA rule, one replica per step
 // oracle      ground truth: best remedy, right claim     replicas for utilisation 0.6 at the true rate
 #include <memory>
+#include <string>
 
 #include <opsrl/sim/time.hpp>
 #include <opsrl/agents/policy.hpp>
@@ -89,6 +90,7 @@ std::unique_ptr<Policy> make_noop_policy();
 std::unique_ptr<Policy> make_random_policy(const PolicyOptions& options = {}, RandomOptions random = {});
 std::unique_ptr<Policy> make_threshold_policy(ThresholdOptions threshold = {});
 std::unique_ptr<Policy> make_hpa_policy(HpaOptions hpa = {});
-std::unique_ptr<Policy> make_oracle_policy(OracleOptions oracle = {});
+// `name` is what tables call it ("oracle", "oracle_late", "oracle_lean": the registered variants).
+std::unique_ptr<Policy> make_oracle_policy(OracleOptions oracle = {}, std::string name = "oracle");
 
 }  // namespace opsrl::agents
