@@ -44,11 +44,6 @@ std::int64_t read_int(torch::serialize::InputArchive& ar, const std::string& key
   return v.toInt();
 }
 
-// Mean of x weighted by `weight` (0 where a row is left out; 0 when every weight is 0).
-torch::Tensor weighted_mean(const torch::Tensor& x, const torch::Tensor& weight) {
-  return (x * weight).sum() / weight.sum().clamp_min(1e-12);
-}
-
 }  // namespace
 
 // ---- IQL arithmetic ----------------------------------------------------------------------
@@ -267,11 +262,7 @@ OfflineTrainer::Batch OfflineTrainer::batch(const torch::Tensor& idx) const {
   b.aux_type = d.aux_type.index_select(0, idx).to(device_);
   b.aux_target = d.aux_target.index_select(0, idx).to(device_);
   b.value_target = (d.returns.index_select(0, idx) * d.reward_scale.index_select(0, idx)).to(device_);
-  const torch::Tensor acts = b.actions.ne(0).any(1);
-  b.row_weight = torch::where(acts, torch::full({}, config_.offline.action_weight, torch::kFloat32),
-                              torch::ones({}, torch::kFloat32))
-                     .to(device_)
-                     .mul_(b.allowed.to(torch::kFloat32));
+  b.row_weight = acting_row_weight(b.actions, config_.offline.action_weight).mul_(b.allowed.to(torch::kFloat32));
   if (critic_) {
     b.next_obs = obs_to(select_rows(d.obs, targets_.next_row.index_select(0, idx)), device_);
     b.scale = iql_scale_.index_select(0, idx).to(device_);

@@ -132,6 +132,15 @@ double annealed_lr(double lr, long update, long num_updates) {
   return frac * lr;
 }
 
+torch::Tensor acting_row_weight(const torch::Tensor& rows, double action_weight) {
+  const auto f = torch::TensorOptions().dtype(torch::kFloat32).device(rows.device());
+  return torch::where(rows.ne(0).any(1), torch::full({}, action_weight, f), torch::ones({}, f));
+}
+
+torch::Tensor weighted_mean(const torch::Tensor& x, const torch::Tensor& weight) {
+  return (x * weight).sum() / weight.sum().clamp_min(1e-12);
+}
+
 }  // namespace opsrl::train
 
 namespace opsrl::train {

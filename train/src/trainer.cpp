@@ -194,7 +194,6 @@ Trainer::Trainer(TrainConfig config, TrainerOptions options)
 
   vec_->reset();
   teacher_of_.assign(static_cast<std::size_t>(N), -1);
-  taught_ = torch::zeros({N}, torch::kFloat32);
   if (config_.teacher.on()) {
     for (const auto& [task, name] : {std::pair{"incident", config_.teacher.incident}, {"autoscale", config_.teacher.autoscale}}) {
       if (name.empty()) continue;
@@ -210,7 +209,6 @@ Trainer::Trainer(TrainConfig config, TrainerOptions options)
         if (vec_->spec(i).task == task) teacher_of_[static_cast<std::size_t>(i)] = static_cast<int>(teachers_.size());
       teachers_.push_back(std::move(teacher));
     }
-    for (int i = 0; i < N; ++i) taught_[i].fill_(teacher_of_[static_cast<std::size_t>(i)] >= 0 ? 1.0 : 0.0);
   }
   {
     torch::NoGradGuard no_grad;
@@ -379,9 +377,8 @@ UpdateMetrics Trainer::learn() {
   // Per row: 0 for rows without a teacher, teacher.action_weight where the teacher acts, else 1.
   torch::Tensor b_teacher_weight;
   if (teach) {
-    const torch::Tensor acts = b_teacher.ne(0).any(1);
-    b_teacher_weight = torch::where(acts, torch::full({}, config_.teacher.action_weight), torch::ones({}))
-                           .mul_(taught_.repeat({config_.ppo.num_steps}).to(device_));
+    const torch::Tensor taught = torch::tensor(teacher_of_, torch::kInt32).ge(0).repeat({config_.ppo.num_steps});
+    b_teacher_weight = acting_row_weight(b_teacher, config_.teacher.action_weight).mul_(taught.to(device_, torch::kFloat32));
   }
 
   auto params = policy_->module().parameters();
@@ -426,7 +423,7 @@ UpdateMetrics Trainer::learn() {
         // Rows without a teacher are selected away, not multiplied by 0 (their log-prob may be -inf).
         const torch::Tensor w = b_teacher_weight.index_select(0, idx);
         const torch::Tensor nll = -torch::where(w > 0, ev.teacher_log_prob, torch::zeros_like(ev.teacher_log_prob));
-        const torch::Tensor tl = (w * nll).sum() / w.sum().clamp_min(1e-8);
+        const torch::Tensor tl = weighted_mean(nll, w);
         loss = loss + m.teacher_weight * tl;
         sum_teacher += tl.detach().to(torch::kCPU);
       }

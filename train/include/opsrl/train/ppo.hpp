@@ -62,6 +62,13 @@ double explained_variance(const torch::Tensor& values, const torch::Tensor& retu
 // Linear annealing of CleanRL: lr * (1 - (update - 1) / num_updates), update counted from 1.
 double annealed_lr(double lr, long update, long num_updates);
 
+// Imitation (offline BC, PPO's teachers): the weight of each demonstrated row of `rows` (B,A),
+// action_weight where the row acts (is not all zeros: noop without a claim, keep every replica),
+// else 1 — waiting rows outnumber acting ones many times over. (B) float on rows' device.
+torch::Tensor acting_row_weight(const torch::Tensor& rows, double action_weight);
+// Mean of x weighted by `weight` (0 where a row is left out; 0 when every weight is 0).
+torch::Tensor weighted_mean(const torch::Tensor& x, const torch::Tensor& weight);
+
 }  // namespace opsrl::train
 
 namespace opsrl::train {

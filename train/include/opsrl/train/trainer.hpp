@@ -149,7 +149,6 @@ class Trainer {
   };
   std::vector<Teacher> teachers_;
   std::vector<int> teacher_of_;
-  torch::Tensor taught_;  // (N) float CPU: 1 where env i has a teacher
   std::unique_ptr<torch::optim::Adam> optimizer_;
   RolloutStorage storage_;
   ObsTensors final_scratch_;   // (N,...) CPU, final observations of this step
