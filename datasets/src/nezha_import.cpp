@@ -287,6 +287,7 @@ class Importer {
       s[cols_.service.cur(f::kSvcDesiredFrac)] = 1;
       s[cols_.service.cur(f::kSvcReadyFrac)] = 1;
       s[cols_.service.cur(f::kSvcMinFrac)] = 1;
+      f::set_replica_features(s, cols_.service, 1, 1, 0);  // one pod per service: nothing to scale in
       s[cols_.service.cur(f::kSvcCpuRequest)] = static_cast<float>(st.cores);
       s[cols_.service.cur(f::kSvcP50)] =
           static_cast<float>((fe_pod ? front(nezha::kFrontP50, m) : value(p, nezha::kP90, m)) / slo);

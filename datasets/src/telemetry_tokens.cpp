@@ -158,6 +158,7 @@ void TelemetryTokens::push(const sim::Telemetry& t) {
     const double max_r = spec.max_replicas;
     f[sc_cols.cur(kSvcDesiredFrac)] = static_cast<float>(m[sim::kSvcDesiredReplicas] / max_r);
     f[sc_cols.cur(kSvcReadyFrac)] = static_cast<float>(m[sim::kSvcReadyReplicas] / max_r);
+    set_replica_features(f, sc_cols, m[sim::kSvcDesiredReplicas], m[sim::kSvcReadyReplicas], m[sim::kSvcCpuUtil]);
     const double restarted = m[sim::kSvcRestarts] - prev_service_restarts_[si];
     prev_service_restarts_[si] = m[sim::kSvcRestarts];
     f[sc_cols.cur(kSvcRestarted)] = static_cast<float>(std::clamp(restarted, 0.0, 3.0) / 3.0);

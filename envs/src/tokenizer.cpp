@@ -165,6 +165,7 @@ void Tokenizer::push(const sim::Cluster& cluster) {
     const double max_r = spec.max_replicas;
     f[sc_cols.cur(kSvcDesiredFrac)] = static_cast<float>(m[sim::kSvcDesiredReplicas] / max_r);
     f[sc_cols.cur(kSvcReadyFrac)] = static_cast<float>(m[sim::kSvcReadyReplicas] / max_r);
+    set_replica_features(f, sc_cols, m[sim::kSvcDesiredReplicas], m[sim::kSvcReadyReplicas], m[sim::kSvcCpuUtil]);
     const double restarted = m[sim::kSvcRestarts] - prev_service_restarts_[s];
     prev_service_restarts_[s] = m[sim::kSvcRestarts];
     f[sc_cols.cur(kSvcRestarted)] = static_cast<float>(std::clamp(restarted, 0.0, 3.0) / 3.0);

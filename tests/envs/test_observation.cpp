@@ -205,6 +205,31 @@ TEST_CASE("features stay O(1) on a healthy cluster and under random play") {
   }
 }
 
+TEST_CASE("service tokens show the replica count and the utilisation one replica fewer would run at") {
+  Harness h("autoscale", make_config());
+  h.reset(5);
+  const f::Layout L(h.env->spec().history);
+  const TokenLayout& tokens = h.env->tokens();
+  int seen_two = 0;
+  for (int i = 0; i < 120 && !h.env->episode_over(); ++i) {
+    h.step_random(0.6);  // random scaling visits 1, 2 and more replicas
+    const sim::Telemetry& tm = h.env->cluster().telemetry();
+    for (int s = 0; s < tokens.num_services; ++s) {
+      const float* row = h.token_row(tokens.service_token(s));
+      const double desired = tm.services(s, sim::kSvcDesiredReplicas), ready = tm.services(s, sim::kSvcReadyReplicas);
+      CHECK(row[L.service.cur(f::kSvcReplicas)] == doctest::Approx(desired / 10));
+      const float one_fewer = row[L.service.cur(f::kSvcCpuOneFewer)];
+      if (desired <= 1) {
+        CHECK(one_fewer == 0.0f);
+      } else if (desired == 2 && ready == 2) {
+        ++seen_two;  // a scale-in halves the capacity: the utilisation doubles
+        CHECK(one_fewer == doctest::Approx(std::min(4.0, 2 * static_cast<double>(row[L.service.newest(f::kSvcCpu)]))));
+      }
+    }
+  }
+  CHECK(seen_two > 0);
+}
+
 TEST_CASE("autoscale replays a CSV trace: the external-rate feature follows it") {
   const char* dir = std::getenv("OPSRL_SHARED_DATA");
   const std::string path = std::string(dir ? dir : OPSRL_SOURCE_DIR "/../shared/data") + "/nab/elb_request_count_8c0756.csv";

@@ -48,7 +48,7 @@ enum NodeCurrent : int {
 enum ServiceCurrent : int {
   kSvcTierFrontend, kSvcTierBackend, kSvcTierCache, kSvcTierDatabase, kSvcEntry, kSvcDesiredFrac,
   kSvcReadyFrac, kSvcMinFrac, kSvcRestarted, kSvcCpuRequest, kSvcP50, kSvcP95, kSvcAlertHighError,
-  kSvcAlertHighLatency, kNumServiceCurrent
+  kSvcAlertHighLatency, kSvcReplicas, kSvcCpuOneFewer, kNumServiceCurrent
 };
 enum ReplicaCurrent : int {
   kRepPresent, kRepStarting, kRepRate, kRepRestarts, kRepRestarted, kRepUptime, kRepCpuRequest,
@@ -66,6 +66,14 @@ struct KindColumns {
   constexpr int cur(int c) const { return kTypeColumns + num_history * history + c; }
   constexpr int width() const { return kTypeColumns + num_history * history + num_current; }
 };
+
+// A service's replica count (the fractions of max_replicas hide it: 2 of 3 and 4 of 6 look
+// alike) and the utilisation one replica fewer would run at: what a scale-in risks (2 -> 1
+// doubles it; 0 with a single replica). The env tokenizer and the Prometheus import share it.
+inline void set_replica_features(float* row, const KindColumns& service, double desired, double ready, double cpu) {
+  row[service.cur(kSvcReplicas)] = static_cast<float>(desired / 10.0);
+  row[service.cur(kSvcCpuOneFewer)] = desired > 1 ? static_cast<float>(std::min(4.0, cpu * ready / (desired - 1))) : 0.0f;
+}
 
 struct Layout {
   KindColumns global, node, service, replica;
