@@ -66,6 +66,8 @@ std::shared_ptr<const OfflineData> load(const OfflineConfig& c) {
   o.validation_fraction = c.data.validation_fraction;
   o.seed = static_cast<std::uint64_t>(c.run.seed);
   o.gamma = c.offline.gamma;
+  o.no_claim_label = c.aux.no_claim_label;
+  o.label_delay_s = c.aux.label_delay_s;
   return std::make_shared<const OfflineData>(load_offline_data(o));
 }
 
@@ -127,6 +129,27 @@ TEST_CASE("offline data: transitions, canonical rows, labels and the validation 
   REQUIRE(d->eval_tasks().size() == 1);
   CHECK(d->eval_tasks()[0].first == "incident");
   CHECK(d->eval_tasks()[0].second != nullptr);
+}
+
+TEST_CASE("offline data: aux.label_delay_s labels a fault's first seconds \"no claim\", as opsrl train does") {
+  const TempFile& file = threshold_file();
+  OfflineConfig c = small_config("bc", file.path());
+  c.aux.label_delay_s = 0;
+  const auto at_onset = load(c);
+  c.aux.label_delay_s = 30;
+  const auto delayed = load(c);
+  c.aux.label_delay_s = 1e6;  // longer than any episode: never a fault label
+  const auto never = load(c);
+  const auto labelled = [](const OfflineData& d) { return (d.aux_type > 0).sum().item<std::int64_t>(); };
+  CHECK(labelled(*delayed) > 0);
+  CHECK(labelled(*delayed) < labelled(*at_onset));
+  CHECK(labelled(*never) == 0);
+  CHECK((never->aux_target < 0).all().item<bool>());
+  // A step labelled with a fault after the delay is labelled with the same fault without it.
+  const auto both = delayed->aux_type > 0;
+  CHECK(torch::equal(delayed->aux_type.masked_select(both), at_onset->aux_type.masked_select(both)));
+  c.aux.label_delay_s = -1;
+  CHECK_THROWS_WITH_AS(c.validate(), doctest::Contains("aux.label_delay_s must be >= 0"), ConfigError);
 }
 
 TEST_CASE("BC lowers the NLL and reproduces the threshold runbook's actions on held-out recorded observations") {

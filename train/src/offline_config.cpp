@@ -56,6 +56,8 @@ std::vector<ConfigKey> offline_config_keys(OfflineConfig& c) {
       {"aux.diagnosis_pointer", &c.aux.diagnosis_pointer, "include the root-cause token (pointer) loss"},
       {"aux.no_claim_label", &c.aux.no_claim_label,
        "label steps without an active fault \"no claim\" (false: skip them)"},
+      {"aux.label_delay_s", &c.aux.label_delay_s,
+       "label a fault only once it has run this many seconds (\"no claim\" before), as opsrl train"},
       {"eval.every", &c.eval.every, "epochs between evaluations in the simulator on held-out seeds (0: off)"},
       {"eval.episodes", &c.eval.episodes, "episodes per task per evaluation"},
       {"eval.seed", &c.eval.seed, "evaluation seed S (episode k runs with 2^40 + S + k)"},
@@ -141,6 +143,7 @@ void OfflineConfig::validate() const {
   require(iql.n_step >= 1, "iql.n_step must be >= 1, got {}", iql.n_step);
   require(iql.reward_scale >= 0, "iql.reward_scale must be >= 0 (0: automatic), got {}", iql.reward_scale);
   require(aux.diagnosis_weight >= 0, "aux.diagnosis_weight must be >= 0 (0: off), got {}", aux.diagnosis_weight);
+  require(aux.label_delay_s >= 0, "aux.label_delay_s must be >= 0, got {}", aux.label_delay_s);
   require(eval.every >= 0, "eval.every must be >= 0 (0: off), got {}", eval.every);
   require(eval.episodes >= 1, "eval.episodes must be >= 1, got {}", eval.episodes);
   require(eval.seed >= 0, "eval.seed must be >= 0, got {}", eval.seed);

@@ -50,9 +50,10 @@ bool canonicalize(const envs::EnvSpec& spec, const std::uint8_t* mask, std::int3
 // The incident diagnosis labels of an observation at time t (seconds since the episode's first
 // observation), as the PPO trainer labels its rollouts from the env's ground truth: the active
 // fault (onset passed, not yet mitigated) with the earliest onset; when none is active but the
-// episode has not claimed yet, the earliest started fault (labels are kept until the claim).
+// episode has not claimed yet, the earliest started fault (labels are kept until the claim);
+// within its first label_delay_s that fault is labelled as none yet.
 std::pair<std::int64_t, std::int64_t> diagnosis_label(const std::vector<datasets::FaultRow>& faults, double t, int tokens,
-                                                      bool claimed, bool no_claim_label) {
+                                                      bool claimed, const OfflineDataOptions& o) {
   const datasets::FaultRow* first = nullptr;
   const datasets::FaultRow* first_started = nullptr;
   for (const datasets::FaultRow& f : faults) {
@@ -62,7 +63,8 @@ std::pair<std::int64_t, std::int64_t> diagnosis_label(const std::vector<datasets
     if (!first_started || f.onset_s < first_started->onset_s) first_started = &f;
   }
   if (!first && !claimed) first = first_started;
-  if (!first) return {no_claim_label ? envs::incident::kNoClaim : -1, -1};
+  if (first && t < first->onset_s + o.label_delay_s) first = nullptr;
+  if (!first) return {o.no_claim_label ? envs::incident::kNoClaim : -1, -1};
   const std::int64_t type = envs::incident::diag_type_of(static_cast<sim::FaultType>(first->type));
   const std::int64_t root = first->root_token >= 0 && first->root_token < tokens ? first->root_token : -1;
   return {type, root};
@@ -198,7 +200,7 @@ OfflineData load_offline_data(const OfflineDataOptions& o) {
         terminated.push_back(ep.terminations[static_cast<std::size_t>(t)]);
         if (spec.task_id == envs::TaskId::kIncident) {
           const auto [type, root] =
-              diagnosis_label(ep.faults, ep.time_s[static_cast<std::size_t>(t)], T, claimed, o.no_claim_label);
+              diagnosis_label(ep.faults, ep.time_s[static_cast<std::size_t>(t)], T, claimed, o);
           aux_type.push_back(type);
           aux_target.push_back(root);
           // The recorded row's claim (an allowed, non-zero diagnosis type) closes the claim.

@@ -65,6 +65,7 @@ OfflineRunSummary run_offline(const OfflineRunOptions& options) {
   d.max_episodes = config.data.max_episodes;
   d.gamma = config.offline.gamma;
   d.no_claim_label = config.aux.no_claim_label;
+  d.label_delay_s = config.aux.label_delay_s;
   const auto t_load = std::chrono::steady_clock::now();
   auto data = std::make_shared<const OfflineData>(load_offline_data(d));
   for (const OfflineSource& s : data->sources)

@@ -47,6 +47,7 @@ struct OfflineDataOptions {
   int max_episodes = 0;              // per file; 0: all
   double gamma = 0.99;               // of `returns` and `reward_scale`
   bool no_claim_label = true;
+  double label_delay_s = 30;         // a fault is labelled only once it has run this long (as AuxSection)
 };
 
 // One file's part, for messages, the checkpoint's [env] and evaluation.
