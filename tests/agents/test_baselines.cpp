@@ -185,6 +185,27 @@ TEST_CASE("autoscale: oracle_lean keeps HPA's SLO minutes at a tenth less replic
   CHECK(lean.replica_cost_usd.mean < 0.9 * hpa.replica_cost_usd.mean);
 }
 
+TEST_CASE("autoscale: oracle_trend holds HPA's SLO minutes at a tenth less cost, where the same scaler without look-ahead cannot") {
+  envs::EnvConfig c;
+  c.autoscale.surges_per_hour = 1;
+  const auto config = envs::make_config(c);
+  const EvalSummary hpa = eval("hpa", "autoscale", 100, config).summary;
+  const EvalSummary trend = eval("oracle_trend", "autoscale", 100, config).summary;
+  OracleOptions flat;  // the same target and margin, scaling for the current rate only
+  flat.target_utilisation = 0.73;
+  flat.scale_in_margin = 1.12;
+  const auto flat_policy = make_oracle_policy(flat, "flat");
+  EvalOptions o;
+  o.task = "autoscale";
+  o.episodes = 100;
+  o.config = config;
+  const EvalSummary no_trend = evaluate(*flat_policy, o).summary;
+  REQUIRE(hpa.slo_violation_min.mean > 0);
+  CHECK(trend.slo_violation_min.mean < hpa.slo_violation_min.mean + 0.01);  // 0.6 s per 2-h episode
+  CHECK(no_trend.slo_violation_min.mean > hpa.slo_violation_min.mean + 0.03);
+  CHECK(trend.replica_cost_usd.mean < 0.9 * hpa.replica_cost_usd.mean);
+}
+
 TEST_CASE("autoscale: HPA scales in no sooner than its stabilisation window after a scale-out") {
   envs::EnvConfig c;
   c.autoscale.diurnal_period = 1 * sim::kHour;

@@ -68,7 +68,7 @@ class FilePolicy final : public PerEnvPolicy<int> {
 
 TEST_CASE("the registry builds every baseline by name") {
   const std::vector<std::string> names = registered_policy_names();
-  for (const char* want : {"hpa", "noop", "oracle", "oracle_late", "oracle_lean", "random", "threshold"}) {
+  for (const char* want : {"hpa", "noop", "oracle", "oracle_late", "oracle_lean", "oracle_trend", "random", "threshold"}) {
     CAPTURE(want);
     CHECK(std::find(names.begin(), names.end(), want) != names.end());
     const auto p = make_policy(want);
@@ -82,7 +82,7 @@ TEST_CASE("the registry builds every baseline by name") {
 TEST_CASE("make_policy: unknown names, missing files and unreadable files are clear errors") {
   const std::string unknown = error_of([] { make_policy("thresold"); });
   CHECK(unknown.find("unknown policy \"thresold\"") != std::string::npos);
-  CHECK(unknown.find("hpa, noop, oracle, oracle_late, oracle_lean, random, threshold") != std::string::npos);
+  CHECK(unknown.find("hpa, noop, oracle, oracle_late, oracle_lean, oracle_trend, random, threshold") != std::string::npos);
 
   const std::string missing = error_of([] { make_policy("runs/ppo/checkpoint.pt"); });
   CHECK(missing.find("\"runs/ppo/checkpoint.pt\": no such file") != std::string::npos);
@@ -153,6 +153,7 @@ TEST_CASE("every baseline sends only mask-allowed actions, over many steps of bo
       {"threshold", {{"autoscale", 4}}, true},
       {"oracle", {{"incident", 8}, {"autoscale", 4}}, false},
       {"oracle_lean", {{"autoscale", 4}}, false},
+      {"oracle_trend", {{"autoscale", 4}}, false},
       {"hpa", {{"autoscale", 8}}, false},
       {"hpa", {{"autoscale", 4}}, true},
   };
@@ -271,27 +272,31 @@ TEST_CASE("teaching: the oracle's propose() commits nothing, and observe() follo
   // proposes the claim at every step from the onset on.
   CHECK(claims_proposed > 4 * 20);
 
-  // act() is propose() followed by observe() of its own rows: the same rows step by step.
-  envs::VecEnv x(vec_options({{"incident", 4}, {"autoscale", 2}}, config)), y(vec_options({{"incident", 4}, {"autoscale", 2}}, config));
-  x.reset();
-  y.reset();
-  const auto p = make_policy("oracle_late"), q = make_policy("oracle_late");
-  p->reset(x);
-  q->reset(y);
-  std::vector<std::int32_t> ax(a.size()), ay(a.size());
-  int acted = 0;
-  for (int step = 0; step < 120; ++step) {
-    p->act(x, ax);
-    q->propose(y, ay);
-    for (int i = 0; i < y.size(); ++i) q->observe(y, i, std::span<const std::int32_t>(ay).subspan(i * A, A));
-    REQUIRE(ax == ay);
-    for (int i = 0; i < 4; ++i) acted += ax[i * A + envs::incident::kVerb] != 0;
-    x.step(ax);
-    y.step(ay);
-    for (int i = 0; i < x.size(); ++i) {
-      if (x.terminated()[i] || x.truncated()[i]) p->begin_episode(x, i);
-      if (y.terminated()[i] || y.truncated()[i]) q->begin_episode(y, i);
+  // act() is propose() followed by observe() of its own rows: the same rows step by step (the
+  // trend scaler keeps its rate history in observe()).
+  for (const char* name : {"oracle_late", "oracle_trend"}) {
+    CAPTURE(name);
+    envs::VecEnv x(vec_options({{"incident", 4}, {"autoscale", 2}}, config)), y(vec_options({{"incident", 4}, {"autoscale", 2}}, config));
+    x.reset();
+    y.reset();
+    const auto p = make_policy(name), q = make_policy(name);
+    p->reset(x);
+    q->reset(y);
+    std::vector<std::int32_t> ax(a.size()), ay(a.size());
+    int acted = 0;
+    for (int step = 0; step < 120; ++step) {
+      p->act(x, ax);
+      q->propose(y, ay);
+      for (int i = 0; i < y.size(); ++i) q->observe(y, i, std::span<const std::int32_t>(ay).subspan(i * A, A));
+      REQUIRE(ax == ay);
+      for (int i = 0; i < 4; ++i) acted += ax[i * A + envs::incident::kVerb] != 0;
+      x.step(ax);
+      y.step(ay);
+      for (int i = 0; i < x.size(); ++i) {
+        if (x.terminated()[i] || x.truncated()[i]) p->begin_episode(x, i);
+        if (y.terminated()[i] || y.truncated()[i]) q->begin_episode(y, i);
+      }
     }
+    CHECK(acted > 0);
   }
-  CHECK(acted > 0);
 }

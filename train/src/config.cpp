@@ -197,7 +197,7 @@ std::vector<ConfigKey> config_keys(TrainConfig& c) {
        "label a fault only once it has run this many seconds (\"no claim\" before): when the claim may come"},
       {"teacher.incident", &c.teacher.incident,
        "a baseline the learner is also taught to imitate on its own incident states (kickstarting), e.g. \"oracle_late\"; \"\": none"},
-      {"teacher.autoscale", &c.teacher.autoscale, "the same for the autoscale rows, e.g. \"oracle_lean\"; \"\": none"},
+      {"teacher.autoscale", &c.teacher.autoscale, "the same for the autoscale rows, e.g. \"oracle_trend\"; \"\": none"},
       {"teacher.weight", &c.teacher.weight, "weight of the imitation loss at the start"},
       {"teacher.until", &c.teacher.until, "share of run.total_steps over which the weight decays linearly to 0"},
       {"teacher.action_weight", &c.teacher.action_weight,

@@ -78,12 +78,18 @@ struct HpaOptions {
 // repeat_steps         8         incident: steps before re-issuing the same remedy on a fault still active
 // reaction_delay       0         incident: a fault is ignored (no claim, no remedy) until it has run this
 //                                long; `oracle_late` uses 30 s (two scrapes)
+// trend_window_steps     0         autoscale: scrapes back over which the arrival rate's rise is measured
+//                                (0: no trend; at most the observation's history - 1 for a learner to see it)
+// trend_lookahead_steps  0         autoscale: scale out for rate + rise per scrape x this many scrapes
+//                                (a replica takes startup_seconds to serve: scale ahead of a ramp)
 struct OracleOptions {
   double target_utilisation = 0.6;
   double surge_utilisation = 0.75;
   double scale_in_margin = 1.15;
   int repeat_steps = 8;
   sim::SimTime reaction_delay = 0;
+  int trend_window_steps = 0;
+  double trend_lookahead_steps = 0;
 };
 
 std::unique_ptr<Policy> make_noop_policy();

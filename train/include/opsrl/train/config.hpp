@@ -56,7 +56,7 @@
 //          label_delay_s           30          label a fault's first seconds "no claim" too (claim timing)
 // teacher  incident                "oracle_late" a baseline the learner is also taught to imitate on its
 //                                              own incident states (kickstarting); "": none
-//          autoscale               "oracle_lean" the same for the autoscale rows
+//          autoscale               "oracle_trend" the same for the autoscale rows
 //          weight                  1.0         weight of the imitation loss at the start
 //          until                   1.0         share of run.total_steps over which it decays to 0
 //          action_weight           3.0         weight of the rows where the teacher acts (as offline.action_weight)
@@ -144,7 +144,7 @@ struct AuxSection {
 // task; each must be able to act on every task of the run (it proposes for all envs).
 struct TeacherSection {
   std::string incident = "oracle_late";
-  std::string autoscale = "oracle_lean";
+  std::string autoscale = "oracle_trend";
   double weight = 1.0;
   double until = 1.0;
   double action_weight = 3.0;
