@@ -1,7 +1,8 @@
 // `oracle`: reads the simulator's ground truth (the faults, their types and roots) and applies
 // the best remedy as soon as a fault starts, with the right diagnosis claim: an upper bound for
 // the incident task. On control episodes and before any onset it does nothing. On autoscale it
-// keeps each service at the replicas its true arrival rate needs for the target utilisation.
+// keeps each service at the replicas its true arrival rate needs for the target utilisation
+// (with a trend window: the rate extrapolated along its recent rise).
 //
 //   fault                               remedy (first one the mask allows)
 //   runaway_process                     kill_process the root replica, else restart_replica it
@@ -57,6 +58,11 @@ class OraclePolicy final : public PerEnvPolicy<OracleState> {
   std::string unsupported_reason(TaskId) const override { return {}; }
 
  protected:
+  void start(const envs::VecEnv& vec, int env, OracleState&) override {
+    if (o_.trend_window_steps >= vec.spec(env).history)
+      throw std::invalid_argument(fmt::format("oracle: trend_window_steps ({}) must be below the observation's history ({} scrapes)",
+                                              o_.trend_window_steps, vec.spec(env).history));
+  }
   // decide() only reads the state and taken() keeps it, so that the oracle can teach: its
   // memory (claimed, recent remedies) follows the rows the envs really stepped with.
   void decide(const envs::VecEnv& vec, int env, OracleState& s, std::span<std::int32_t> row) override {
@@ -178,9 +184,6 @@ void OraclePolicy::autoscale(const envs::VecEnv& vec, int env, std::span<std::in
   const envs::autoscale::MaskLayout ml{vec.spec(env).max_tokens};
   const envs::autoscale::Columns cols{vec.spec(env).max_tokens};
   const envs::feature::Layout layout(vec.spec(env).history);
-  if (o_.trend_window_steps >= vec.spec(env).history)
-    throw std::invalid_argument(fmt::format("oracle: trend_window_steps ({}) must be below the observation's history ({} scrapes)",
-                                            o_.trend_window_steps, vec.spec(env).history));
   const auto F = static_cast<std::size_t>(vec.observations().feature_width());
   const float* features = vec.observations().features().data() + static_cast<std::size_t>(env) * static_cast<std::size_t>(vec.max_tokens()) * F;
   for (int svc = 0; svc < L.num_services; ++svc) {

@@ -206,6 +206,19 @@ TEST_CASE("autoscale: oracle_trend holds HPA's SLO minutes at a tenth less cost,
   CHECK(trend.replica_cost_usd.mean < 0.9 * hpa.replica_cost_usd.mean);
 }
 
+TEST_CASE("autoscale: oracle_trend refuses an observation history too short for its window") {
+  envs::EnvConfig c;
+  c.history = 3;  // oracle_trend reads the rate 3 scrapes back: needs 4
+  envs::VecEnvOptions o;
+  o.tasks = {{"autoscale", 2}};
+  o.config = envs::make_config(c);
+  envs::VecEnv vec(o);
+  vec.reset();
+  const auto p = make_policy("oracle_trend");
+  CHECK_THROWS_WITH_AS(p->reset(vec), doctest::Contains("trend_window_steps (3) must be below the observation's history (3 scrapes)"),
+                       std::invalid_argument);
+}
+
 TEST_CASE("autoscale: HPA scales in no sooner than its stabilisation window after a scale-out") {
   envs::EnvConfig c;
   c.autoscale.diurnal_period = 1 * sim::kHour;

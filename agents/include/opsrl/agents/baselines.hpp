@@ -78,10 +78,10 @@ struct HpaOptions {
 // repeat_steps         8         incident: steps before re-issuing the same remedy on a fault still active
 // reaction_delay       0         incident: a fault is ignored (no claim, no remedy) until it has run this
 //                                long; `oracle_late` uses 30 s (two scrapes)
-// trend_window_steps     0         autoscale: scrapes back over which the arrival rate's rise is measured
-//                                (0: no trend; at most the observation's history - 1 for a learner to see it)
-// trend_lookahead_steps  0         autoscale: scale out for rate + rise per scrape x this many scrapes
-//                                (a replica takes startup_seconds to serve: scale ahead of a ramp)
+// trend_window_steps   0         autoscale: scrapes back over which the arrival rate's rise is measured,
+//                                read from the observation's history (0: no trend; below the history)
+// trend_lookahead_steps 0        autoscale: scale out for rate + rise per scrape x this many scrapes
+//                                (a new replica needs startup_seconds to serve: scale ahead of a ramp)
 struct OracleOptions {
   double target_utilisation = 0.6;
   double surge_utilisation = 0.75;
