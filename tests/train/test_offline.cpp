@@ -254,6 +254,10 @@ TEST_CASE("opsrl offline's run directory: config, metrics per epoch, checkpoints
   REQUIRE(eval.size() > 1);
   CHECK(eval[1].rfind("3,0,incident,", 0) == 0);
   CHECK(s.eval_line.find("eval @ epoch 3: incident return") == 0);
+  // The only evaluation so far is the best: kept as best.pt, its epoch and score in best.txt.
+  CHECK(s.eval_line.find("(best so far: checkpoints/best.pt)") != std::string::npos);
+  CHECK(std::filesystem::exists(d / "checkpoints" / "best.pt"));
+  CHECK(read_lines(d / "checkpoints" / "best.txt").at(0).rfind("3 ", 0) == 0);
   // A second run into the same directory is refused.
   CHECK_THROWS_WITH(run_offline(o), doctest::Contains("already holds a run"));
   // --resume --epochs 4 extends it by one epoch, as if it had been a 4-epoch run from the start.
@@ -266,6 +270,8 @@ TEST_CASE("opsrl offline's run directory: config, metrics per epoch, checkpoints
   REQUIRE(resumed_rows.size() == 5);
   CHECK(resumed_rows[4].rfind("4,", 0) == 0);
   CHECK(read_lines(d / "eval.csv").back().rfind("4,0,incident,", 0) == 0);
+  const std::string best = read_lines(d / "checkpoints" / "best.txt").at(0);
+  CHECK((best.rfind("3 ", 0) == 0 || best.rfind("4 ", 0) == 0));  // the resumed run keeps the record
   OfflineRunOptions straight = o;
   straight.config.offline.epochs = 4;
   straight.run_dir = fresh_dir("run_straight");

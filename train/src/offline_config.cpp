@@ -58,7 +58,7 @@ std::vector<ConfigKey> offline_config_keys(OfflineConfig& c) {
        "label steps without an active fault \"no claim\" (false: skip them)"},
       {"aux.label_delay_s", &c.aux.label_delay_s,
        "label a fault only once it has run this many seconds (\"no claim\" before), as opsrl train"},
-      {"eval.every", &c.eval.every, "epochs between evaluations in the simulator on held-out seeds (0: off)"},
+      {"eval.every", &c.eval.every, "epochs between evaluations in the simulator on held-out seeds (0: off); the best is kept as best.pt"},
       {"eval.episodes", &c.eval.episodes, "episodes per task per evaluation"},
       {"eval.seed", &c.eval.seed, "evaluation seed S (episode k runs with 2^40 + S + k)"},
       {"log.progress", &c.log.progress, "\"auto\" (in place on a TTY), \"lines\" or \"off\""},

@@ -116,9 +116,11 @@ OfflineRunSummary run_offline(const OfflineRunOptions& options) {
   };
   const auto evaluate = [&] {
     LearnedPolicy policy(trainer.shared_policy(), "learned", trainer.device());
-    summary.eval_line = evaluate_into_csv(policy, data->eval_tasks(), config.eval, config.run.threads, trainer.epoch_count(),
-                                          0, dir / "eval.csv", "epoch")
-                            .line;
+    const EvalReport r = evaluate_into_csv(policy, data->eval_tasks(), config.eval, config.run.threads, trainer.epoch_count(), 0,
+                                           dir / "eval.csv", "epoch");
+    summary.eval_line = r.line;
+    if (keep_if_best(dir, trainer.epoch_count(), r.return_sum, [&](const std::filesystem::path& p) { trainer.save_checkpoint(p); }))
+      summary.eval_line += " (best so far: checkpoints/best.pt)";
     progress.message(summary.eval_line);
   };
   const std::int64_t first_epoch = trainer.epoch_count();  // > 0 when resumed: the ETA counts this session's epochs

@@ -189,20 +189,27 @@ std::filesystem::path default_run_dir(const std::string& prefix) {
   return std::filesystem::path("runs") / (prefix + buf);
 }
 
+bool keep_if_best(const std::filesystem::path& dir, std::int64_t number, double score,
+                  const std::function<void(const std::filesystem::path&)>& write_best) {
+  double best = -std::numeric_limits<double>::infinity();
+  {
+    std::ifstream in(dir / "checkpoints" / "best.txt");
+    std::int64_t n = 0;
+    double x = 0;
+    if (in >> n >> x) best = x;
+  }
+  if (!(score > best)) return false;
+  std::filesystem::create_directories(dir / "checkpoints");
+  write_best(dir / "checkpoints" / "best.pt");
+  write_atomically(dir / "checkpoints" / "best.txt", [&](const std::string& tmp) { std::ofstream(tmp) << fmt::format("{} {}\n", number, score); });
+  return true;
+}
+
 namespace {
 
 void save(Trainer& trainer, const std::filesystem::path& dir, int keep) {
   save_checkpoint_files(dir, "update", trainer.update_count(), keep,
                         [&](const std::filesystem::path& latest) { trainer.save_checkpoint(latest); });
-}
-
-// The best evaluation so far ("UPDATE SCORE" in checkpoints/best.txt, so that a resumed run
-// keeps it); -inf when there is none.
-double best_score(const std::filesystem::path& dir) {
-  std::ifstream in(dir / "checkpoints" / "best.txt");
-  std::int64_t update = 0;
-  double score = 0;
-  return (in >> update >> score) ? score : -std::numeric_limits<double>::infinity();
 }
 
 // Evaluates on the validation seeds (eval.seed), appends to eval.csv, and keeps the checkpoint
@@ -215,14 +222,8 @@ void evaluate_now(Trainer& trainer, const std::filesystem::path& dir, ProgressLi
   const EvalReport r = evaluate_into_csv(policy, tasks, trainer.config().eval, trainer.config().env.threads,
                                          trainer.update_count(), trainer.global_step(), dir / "eval.csv");
   std::string line = r.line;
-  if (r.return_sum > best_score(dir)) {
-    std::filesystem::create_directories(dir / "checkpoints");
-    trainer.save_checkpoint(dir / "checkpoints" / "best.pt");
-    write_atomically(dir / "checkpoints" / "best.txt", [&](const std::string& tmp) {
-      std::ofstream(tmp) << fmt::format("{} {}\n", trainer.update_count(), r.return_sum);
-    });
+  if (keep_if_best(dir, trainer.update_count(), r.return_sum, [&](const std::filesystem::path& p) { trainer.save_checkpoint(p); }))
     line += " (best so far: checkpoints/best.pt)";
-  }
   progress.message(line);
 }
 

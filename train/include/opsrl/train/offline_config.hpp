@@ -45,9 +45,11 @@
 // aux      diagnosis_weight     0.5       supervised diagnosis loss from the dataset's ground truth (0: off)
 //          diagnosis_pointer    true      include the root-token loss
 //          no_claim_label       true      label steps without an active fault "no claim"
-// eval     every                0         epochs between evaluations in the simulator (0: off)
+// eval     every                0         epochs between evaluations in the simulator (0: off); the
+//                                         best (sum of the tasks' mean returns) is kept as best.pt
 //          episodes             32        episodes per task per evaluation
-//          seed                 0         evaluation seed S (episode k runs with 2^40 + S + k)
+//          seed                 1000000   evaluation seed S (episode k runs with 2^40 + S + k):
+//                                         validation seeds, apart from opsrl eval's test seeds
 // log      progress             "auto"    "auto", "lines" or "off"
 #include <cstdint>
 #include <filesystem>
@@ -104,7 +106,7 @@ struct OfflineConfig {
   OfflineSection offline;
   IqlSection iql;
   AuxSection aux;
-  EvalSection eval{.every = 0, .episodes = 32, .seed = 0};  // off by default: datasets need not be simulator recordings
+  EvalSection eval{.every = 0, .episodes = 32, .seed = 1000000};  // off by default: datasets need not be simulator recordings
   LogSection log;
 
   // Checks every value; throws ConfigError naming the key, the value and what is allowed.

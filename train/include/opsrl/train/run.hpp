@@ -114,6 +114,12 @@ EvalReport evaluate_into_csv(agents::Policy& policy, const std::vector<std::pair
                               const EvalSection& eval, int env_threads, std::int64_t update, std::int64_t global_step,
                               const std::filesystem::path& csv, const std::string& unit = "update");
 
+// Keeps the best evaluation: when `score` beats the one in RUN_DIR/checkpoints/best.txt (none:
+// -inf), writes checkpoints/best.pt with write_best(path) (atomically) and best.txt ("NUMBER
+// SCORE", so that a resumed run keeps it). Returns whether it did.
+bool keep_if_best(const std::filesystem::path& dir, std::int64_t number, double score,
+                  const std::function<void(const std::filesystem::path&)>& write_best);
+
 // Registers the "checkpoint" loader with agents::make_policy (learned_policy.hpp); here so that
 // the CLI needs no LibTorch header.
 void register_checkpoint_loader();
