@@ -15,7 +15,7 @@ using namespace opsrl::agents::test;
 
 namespace {
 
-EvalResult eval(const std::string& policy, const std::string& task, int episodes, envs::EnvConfigPtr config = nullptr,
+EvalResult eval(Policy& policy, const std::string& task, int episodes, envs::EnvConfigPtr config = nullptr,
                 std::uint64_t seed = 0) {
   EvalOptions o;
   o.task = task;
@@ -23,8 +23,19 @@ EvalResult eval(const std::string& policy, const std::string& task, int episodes
   o.seed = seed;
   o.config = std::move(config);
   o.num_threads = 2;
-  const auto p = make_policy(policy);
-  return evaluate(*p, o);
+  return evaluate(policy, o);
+}
+
+EvalResult eval(const std::string& policy, const std::string& task, int episodes, envs::EnvConfigPtr config = nullptr,
+                std::uint64_t seed = 0) {
+  return eval(*make_policy(policy), task, episodes, std::move(config), seed);
+}
+
+// The default scenario's autoscale task with a traffic surge an hour.
+envs::EnvConfigPtr surge_an_hour() {
+  envs::EnvConfig c;
+  c.autoscale.surges_per_hour = 1;
+  return envs::make_config(c);
 }
 
 envs::EnvConfigPtr single_fault(sim::FaultType type) {
@@ -175,9 +186,7 @@ TEST_CASE("autoscale: HPA keeps the SLO on a smooth diurnal trace, beats random 
 }
 
 TEST_CASE("autoscale: oracle_lean keeps HPA's SLO minutes at a tenth less replica cost, a surge an hour") {
-  envs::EnvConfig c;
-  c.autoscale.surges_per_hour = 1;
-  const auto config = envs::make_config(c);
+  const auto config = surge_an_hour();
   const EvalSummary hpa = eval("hpa", "autoscale", 100, config).summary;
   const EvalSummary lean = eval("oracle_lean", "autoscale", 100, config).summary;
   REQUIRE(hpa.slo_violation_min.mean > 0);  // the surges cost every scaler some minutes
@@ -186,20 +195,13 @@ TEST_CASE("autoscale: oracle_lean keeps HPA's SLO minutes at a tenth less replic
 }
 
 TEST_CASE("autoscale: oracle_trend holds HPA's SLO minutes at a tenth less cost, where the same scaler without look-ahead cannot") {
-  envs::EnvConfig c;
-  c.autoscale.surges_per_hour = 1;
-  const auto config = envs::make_config(c);
+  const auto config = surge_an_hour();
   const EvalSummary hpa = eval("hpa", "autoscale", 100, config).summary;
   const EvalSummary trend = eval("oracle_trend", "autoscale", 100, config).summary;
   OracleOptions flat;  // the same target and margin, scaling for the current rate only
   flat.target_utilisation = 0.73;
   flat.scale_in_margin = 1.12;
-  const auto flat_policy = make_oracle_policy(flat, "flat");
-  EvalOptions o;
-  o.task = "autoscale";
-  o.episodes = 100;
-  o.config = config;
-  const EvalSummary no_trend = evaluate(*flat_policy, o).summary;
+  const EvalSummary no_trend = eval(*make_oracle_policy(flat, "flat"), "autoscale", 100, config).summary;
   REQUIRE(hpa.slo_violation_min.mean > 0);
   CHECK(trend.slo_violation_min.mean < hpa.slo_violation_min.mean + 0.01);  // 0.6 s per 2-h episode
   CHECK(no_trend.slo_violation_min.mean > hpa.slo_violation_min.mean + 0.03);
