@@ -32,6 +32,7 @@ struct RecordArgs {
   std::string difficulty;
   int threads = 0;
   int envs = 0;
+  double action_noise = 0;
   std::string device = "cpu";
 };
 
@@ -39,6 +40,8 @@ void run(const RecordArgs& a) {
   if (a.episodes < 1) throw std::runtime_error(fmt::format("--episodes must be a whole number >= 1, got {}", a.episodes));
   if (a.threads < 0) throw std::runtime_error(fmt::format("--threads must be >= 0 (0: every core), got {}", a.threads));
   if (a.envs < 0) throw std::runtime_error(fmt::format("--envs must be >= 0 (0: automatic), got {}", a.envs));
+  if (!(a.action_noise >= 0 && a.action_noise < 1))
+    throw std::runtime_error(fmt::format("--action-noise must be a probability in [0, 1), got {}", a.action_noise));
   envs::EnvConfig config;
   config.scenario = sim::load_scenario(a.scenario);
   if (!a.difficulty.empty()) {
@@ -67,8 +70,11 @@ void run(const RecordArgs& a) {
   std::string command = fmt::format("opsrl record --policy {} --task {} --episodes {} --seed {} --scenario {}", a.policy,
                                     a.task, a.episodes, a.seed, a.scenario);
   if (!a.difficulty.empty()) command += " --difficulty " + a.difficulty;
+  if (a.action_noise > 0) command += fmt::format(" --action-noise {}", a.action_noise);
   command += " --out " + a.out;
-  datasets::Writer writer(a.out, datasets::simulator_header(*cfg, spec, hooks.name, a.seed, a.scenario, a.difficulty, command));
+  datasets::DatasetHeader header = datasets::simulator_header(*cfg, spec, hooks.name, a.seed, a.scenario, a.difficulty, command);
+  header.action_noise = a.action_noise;
+  datasets::Writer writer(a.out, header);
 
   datasets::RecordOptions o;
   o.task = a.task;
@@ -77,6 +83,7 @@ void run(const RecordArgs& a) {
   o.config = cfg;
   o.num_envs = a.envs;
   o.num_threads = a.threads;
+  o.action_noise = a.action_noise;
   const bool tty = isatty(fileno(stderr)) != 0;
   auto last = std::chrono::steady_clock::now();
   o.progress = [&](int done, int total, std::int64_t steps) {
@@ -105,7 +112,8 @@ void add_record(CLI::App& app) {
       "Examples:\n"
       "  opsrl record --policy oracle --task incident --episodes 200 --seed 0 --out oracle.h5\n"
       "  opsrl record --policy runs/default/checkpoints/latest.pt --episodes 50 --out learned.h5\n"
-      "  opsrl record --policy hpa --task autoscale --episodes 20 --scenario small --out hpa.h5");
+      "  opsrl record --policy hpa --task autoscale --episodes 20 --scenario small --out hpa.h5\n"
+      "  opsrl record --policy oracle_late --episodes 3000 --action-noise 0.3 --out oracle_dart.h5");
   cmd->add_option("--policy", args->policy, "A policy name (opsrl eval --list) or a checkpoint file")->required();
   cmd->add_option("--task", args->task, "incident or autoscale")
       ->check(CLI::IsMember({"incident", "autoscale"}))
@@ -117,6 +125,10 @@ void add_record(CLI::App& app) {
   cmd->add_option("--difficulty", args->difficulty, "Incident preset: easy, medium (the defaults) or hard");
   cmd->add_option("--threads", args->threads, "Threads (0: every core); the file does not depend on it")->capture_default_str();
   cmd->add_option("--envs", args->envs, "Envs stepped together (0: min(episodes, 4 x threads, 32)); the file does not depend on it")
+      ->capture_default_str();
+  cmd->add_option("--action-noise", args->action_noise,
+                  "Probability per step that the envs run no action instead of the policy's (which is kept as "
+                  "infos/intended_actions): demonstrations of late reactions for behaviour cloning")
       ->capture_default_str();
   cmd->add_option("--device", args->device, "Where a checkpoint policy runs: cpu, cuda, cuda:N")->capture_default_str();
   cmd->callback([args] { run(*args); });

@@ -107,6 +107,9 @@ class Checker {
                                       kSourceNezha, kSourcePrometheus));
     for (const char* k : {key::kScenario, key::kPolicy, key::kDifficulty, key::kCommand, key::kNotes}) string_attr(root_, "/", k);
     number_attr<std::uint64_t>(root_, "/", key::kPolicySeed, AttrKind::kInteger);
+    if (h5::has_attr(root_, key::kActionNoise))
+      if (const auto noise = number_attr<double>(root_, "/", key::kActionNoise, AttrKind::kNumber); noise && !(*noise >= 0 && *noise < 1))
+        problem("/@action_noise", fmt::format("is {}, expected a probability in [0, 1)", *noise));
     const auto toml = string_attr(root_, "/", key::kScenarioToml);
     hash_ = string_attr(root_, "/", key::kScenarioHash).value_or("");
     if (toml && !hash_.empty() && scenario_hash(*toml) != hash_)
@@ -265,6 +268,9 @@ class Checker {
     if (array(g, where, form("observations/action_mask"), u8)) in_range(where + "/observations/action_mask", u8, 0, 1, "{0, 1}");
     array(g, where, form(key::kInfoActionMask), u8);
     if (array(g, where, form(key::kActions), i32)) actions(where + "/actions", i32, spec);
+    if (h5::is_dataset(g, key::kIntendedActions) &&
+        array(g, where, layout::intended_actions_form(shape, T), i32))
+      actions(where + "/" + key::kIntendedActions, i32, spec);
     std::vector<double> rewards, components, time;
     const bool have_rewards = array(g, where, form(key::kRewards), rewards);
     if (have_rewards) finite(where + "/rewards", rewards, 1);

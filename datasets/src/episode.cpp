@@ -35,6 +35,7 @@ void Episode::clear(int max_steps) {
   reset(truncations, rows);
   reset(reward_components, rows * static_cast<std::size_t>(shape.reward_components));
   reset(action_outcome, rows * static_cast<std::size_t>(kActionOutcomeWidth));
+  intended_actions.clear();
   faults.clear();
   meta = {};
 }
@@ -83,6 +84,7 @@ std::string first_difference(const Episode& a, const Episode& b) {
         static_cast<std::size_t>(a.shape.reward_components));
   check("infos/action_outcome", a.action_outcome, b.action_outcome, static_cast<std::size_t>(kActionOutcomeWidth));
   check("infos/time_s", a.time_s, b.time_s, 1);
+  check(key::kIntendedActions, a.intended_actions, b.intended_actions, static_cast<std::size_t>(a.shape.action_width));
   if (!out.empty()) return out;
   if (a.faults.size() != b.faults.size())
     return fmt::format("infos/ground_truth: {} vs {} faults", a.faults.size(), b.faults.size());

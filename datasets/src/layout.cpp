@@ -32,6 +32,11 @@ std::vector<ArrayForm> episode_arrays(const EpisodeShape& s, int steps) {
   };
 }
 
+ArrayForm intended_actions_form(const EpisodeShape& s, int steps) {
+  const auto A = static_cast<hsize_t>(s.action_width);
+  return {key::kIntendedActions, h5::Elem::kI32, {static_cast<hsize_t>(steps), A}, fmt::format("(T, {})", A)};
+}
+
 std::vector<ArrayForm> fault_arrays(int faults) {
   const auto K = static_cast<hsize_t>(faults);
   using h5::Elem;

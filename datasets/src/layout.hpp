@@ -19,6 +19,8 @@ struct ArrayForm {
 
 // Every array of an episode of `steps` steps, observations first.
 std::vector<ArrayForm> episode_arrays(const EpisodeShape& shape, int steps);
+// infos/intended_actions, present only in recordings with action noise.
+ArrayForm intended_actions_form(const EpisodeShape& shape, int steps);
 // Ground-truth arrays, one row per fault.
 std::vector<ArrayForm> fault_arrays(int faults);
 

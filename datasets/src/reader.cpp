@@ -92,6 +92,8 @@ Reader::Reader(std::filesystem::path path) : path_(std::move(path)), impl_(std::
   header_.policy_seed = root_number<std::uint64_t>(root, file, key::kPolicySeed, "an unsigned integer");
   header_.difficulty = root_string(root, file, key::kDifficulty);
   header_.command = root_string(root, file, key::kCommand);
+  if (h5::has_attr(root, key::kActionNoise))  // files written before it have no noise
+    header_.action_noise = root_number<double>(root, file, key::kActionNoise, "a probability in [0, 1)");
   header_.notes = root_string(root, file, key::kNotes);
   header_.total_episodes = root_number<std::int64_t>(root, file, key::kTotalEpisodes, "an integer >= 0");
   header_.total_steps = root_number<std::int64_t>(root, file, key::kTotalSteps, "an integer >= 0");
@@ -153,6 +155,10 @@ void Reader::read(int k, Episode& out) const {
   read_checked(G, file, group, form(key::kRewardComponents), out.reward_components);
   read_checked(G, file, group, form(key::kActionOutcome), out.action_outcome);
   read_checked(G, file, group, form(key::kTime), out.time_s);
+  if (h5::is_dataset(G, key::kIntendedActions))
+    read_checked(G, file, group, layout::intended_actions_form(out.shape, T), out.intended_actions);
+  else
+    out.intended_actions.clear();
   const Episode meta = read_meta(k);
   out.meta = meta.meta;
   out.faults = meta.faults;
@@ -191,8 +197,10 @@ StorageStats Reader::storage() const {
     std::vector<layout::ArrayForm> forms = layout::episode_arrays(sh, 0);
     std::vector<layout::ArrayForm> faults = layout::fault_arrays(0);
     forms.insert(forms.end(), faults.begin(), faults.end());
+    forms.push_back(layout::intended_actions_form(sh, 0));
     for (const layout::ArrayForm& f : forms) {
       if (f.path == key::kInfoActionMask) continue;  // the same dataset as observations/action_mask
+      if (f.path == key::kIntendedActions && !h5::is_dataset(g.get(), f.path)) continue;  // optional
       try {
         const h5::ArrayInfo info = h5::array_info(g.get(), f.path);
         s.stored_bytes += info.stored_bytes;

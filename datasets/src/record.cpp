@@ -27,6 +27,34 @@ namespace {
 using Clock = std::chrono::steady_clock;
 }  // namespace
 
+bool noise_skips(double p, std::uint64_t episode_seed, int step) {
+  if (p <= 0) return false;
+  // splitmix64 of (seed, step): independent of the env that ran the episode and of the RNGs
+  // the simulator and the policy use.
+  std::uint64_t x = episode_seed * 0x9E3779B97F4A7C15ULL + static_cast<std::uint64_t>(step) + 0x6F70737260DA7A00ULL;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+  x ^= x >> 31;
+  return static_cast<double>(x >> 11) * 0x1.0p-53 < p;
+}
+
+void act_with_noise(PolicyHooks& policy, const envs::VecEnv& vec, const EpisodeRecorder& recorder, double p,
+                    std::span<std::int32_t> intended, std::span<std::int32_t> executed) {
+  if (p <= 0) {
+    policy.act(vec, executed);
+    return;
+  }
+  policy.propose(vec, intended);
+  std::copy(intended.begin(), intended.end(), executed.begin());
+  const auto A = static_cast<std::size_t>(vec.action_width());
+  for (int i = 0; i < vec.size(); ++i) {
+    const std::span<std::int32_t> row = executed.subspan(static_cast<std::size_t>(i) * A, A);
+    const Episode& ep = recorder.current(i);
+    if (noise_skips(p, ep.meta.seed, ep.steps())) std::fill(row.begin(), row.end(), 0);
+    policy.observe(vec, i, row);
+  }
+}
+
 int default_envs(int episodes, int num_threads) {
   const int threads = num_threads > 0 ? num_threads : tbb::info::default_concurrency();
   return std::max(1, std::min({episodes, 4 * threads, 32}));
@@ -74,6 +102,11 @@ RecordResult record(PolicyHooks& policy, const RecordOptions& o, Writer& writer)
   if (o.num_threads < 0)
     throw std::invalid_argument(fmt::format("record: num_threads must be >= 0 (0: every core), got {}", o.num_threads));
   if (!o.config) throw std::invalid_argument("record: config is required");
+  if (!(o.action_noise >= 0 && o.action_noise < 1))
+    throw std::invalid_argument(fmt::format("record: action_noise must be a probability in [0, 1), got {}", o.action_noise));
+  if (writer.header().action_noise != o.action_noise)
+    throw std::invalid_argument(fmt::format("record: the writer's header says action_noise {} but the recording uses {}",
+                                            writer.header().action_noise, o.action_noise));
   const auto start = Clock::now();
   const int N = o.num_envs > 0 ? std::min(o.episodes, o.num_envs) : default_envs(o.episodes, o.num_threads);
   envs::VecEnvOptions vo;
@@ -97,6 +130,7 @@ RecordResult record(PolicyHooks& policy, const RecordOptions& o, Writer& writer)
   recorder.begin(vec);
 
   std::vector<std::int32_t> actions(static_cast<std::size_t>(N) * static_cast<std::size_t>(vec.action_width()), 0);
+  std::vector<std::int32_t> intended(o.action_noise > 0 ? actions.size() : 0, 0);
   std::map<std::int64_t, Episode> pending;  // finished out of order, waiting for their turn
   std::int64_t next = 0;
   RecordResult r;
@@ -110,7 +144,7 @@ RecordResult record(PolicyHooks& policy, const RecordOptions& o, Writer& writer)
     if (o.progress) o.progress(r.episodes, o.episodes, r.steps);
   };
   while (next < o.episodes) {
-    arena.run([&] { policy.act(vec, actions); });
+    arena.run([&] { act_with_noise(policy, vec, recorder, o.action_noise, intended, actions); });
     vec.step(actions);
     recorder.step(vec, actions, [&](int i, Episode& ep) {
       const std::int64_t e = vec.episode(i) - 1;  // the automatic reset has started episode e + 1
@@ -125,7 +159,7 @@ RecordResult record(PolicyHooks& policy, const RecordOptions& o, Writer& writer)
       } else {
         pending.emplace(k, std::move(ep));
       }
-    });
+    }, intended);
     for (int i = 0; i < N; ++i)
       if (vec.terminated()[static_cast<std::size_t>(i)] || vec.truncated()[static_cast<std::size_t>(i)])
         policy.begin_episode(vec, i);

@@ -89,7 +89,8 @@ void EpisodeRecorder::begin(const envs::VecEnv& vec) {
   for (int i = 0; i < vec.size(); ++i) start(vec, i);
 }
 
-void EpisodeRecorder::step(const envs::VecEnv& vec, std::span<const std::int32_t> actions, const DoneFn& done) {
+void EpisodeRecorder::step(const envs::VecEnv& vec, std::span<const std::int32_t> actions, const DoneFn& done,
+                           std::span<const std::int32_t> intended) {
   const auto A = static_cast<std::size_t>(vec.action_width());
   const auto own = static_cast<std::size_t>(shape_.action_width);
   for (int i = 0; i < vec.size(); ++i) {
@@ -101,6 +102,7 @@ void EpisodeRecorder::step(const envs::VecEnv& vec, std::span<const std::int32_t
     // An ended episode's step is described by final_info; a running one's by info.
     const envs::Info& info = over ? vec.final_info(i) : vec.info(i);
     append(ep.actions, actions.data() + u * A, own);
+    if (!intended.empty()) append(ep.intended_actions, intended.data() + u * A, own);
     ep.rewards.push_back(info.reward.total());
     ep.terminations.push_back(term);
     ep.truncations.push_back(trunc);

@@ -53,13 +53,17 @@ ClosedLoopResult replay_closed_loop(const Reader& reader, PolicyHooks& policy, c
     std::vector<Episode> replayed(static_cast<std::size_t>(b.size));
     int running = b.size;
     std::vector<std::int32_t> actions(static_cast<std::size_t>(b.size) * static_cast<std::size_t>(vec.action_width()), 0);
+    // The recording's action noise acts on the replaying policy too: the same policy then
+    // reproduces the episode, another one meets the same skipped steps.
+    const double noise = reader.header().action_noise;
+    std::vector<std::int32_t> intended(noise > 0 ? actions.size() : 0, 0);
     while (running > 0) {
-      arena.run([&] { policy.act(vec, actions); });
+      arena.run([&] { act_with_noise(policy, vec, recorder, noise, intended, actions); });
       vec.step(actions);
       recorder.step(vec, actions, [&](int i, Episode& ep) {
         replayed[static_cast<std::size_t>(i)] = std::move(ep);
         --running;
-      });
+      }, intended);
     }
     for (int j = 0; j < b.size; ++j) {
       const int k = b.first + j;

@@ -88,6 +88,7 @@ Writer::Writer(std::filesystem::path path, DatasetHeader header)
     write_attr(root, key::kPolicySeed, header_.policy_seed);
     write_attr(root, key::kDifficulty, header_.difficulty);
     write_attr(root, key::kCommand, header_.command);
+    write_attr(root, key::kActionNoise, header_.action_noise);
     write_attr(root, key::kNotes, header_.notes);
     h5::flush(root);
   } catch (const h5::Failure& e) {
@@ -133,6 +134,8 @@ void Writer::append(const Episode& ep) {
   check_size("infos/reward_components", ep.reward_components.size(), rows,
              static_cast<std::size_t>(shape_.reward_components));
   check_size("infos/action_outcome", ep.action_outcome.size(), rows, static_cast<std::size_t>(kActionOutcomeWidth));
+  if (!ep.intended_actions.empty())
+    check_size(key::kIntendedActions, ep.intended_actions.size(), rows, static_cast<std::size_t>(shape_.action_width));
 
   const std::string name = episode_group(episodes_);
   try {
@@ -161,6 +164,8 @@ void Writer::append(const Episode& ep) {
     h5::write_attr(h5::Dataset(H5Dopen2(G, key::kActionOutcome, H5P_DEFAULT)).get(), key::kNames,
                    std::vector<std::string>(std::begin(kActionOutcomeNames), std::end(kActionOutcomeNames)));
     h5::write_array(G, key::kTime, {O}, ep.time_s.data(), true);
+    if (!ep.intended_actions.empty())
+      h5::write_array(G, key::kIntendedActions, {R, static_cast<hsize_t>(shape_.action_width)}, ep.intended_actions.data(), true);
     // The masks belong to the observation (the policy reads them) and to the infos (Minari's
     // place for them): one dataset under both names.
     h5::hard_link(G, "observations/action_mask", key::kInfoActionMask);

@@ -1,7 +1,8 @@
-# Records a small dataset with `opsrl record`, then reads it with Debian's python3 and h5py.
+# Records a small dataset with `opsrl record` (with action noise, so that infos/intended_actions
+# is there too), then reads it with Debian's python3 and h5py.
 file(REMOVE "${OUT}")
 execute_process(COMMAND "${OPSRL}" record --policy oracle --task incident --episodes 4 --seed 3 --scenario small
-                        --out "${OUT}" --threads 1
+                        --action-noise 0.3 --out "${OUT}" --threads 1
                 RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "opsrl record failed (${rc}): ${err}")

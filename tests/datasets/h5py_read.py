@@ -16,6 +16,7 @@ assert a["format"] == "opsrl-dataset", a["format"]
 assert a["version"] == 1 and a["complete"] == 1
 assert a["source"] == "simulator" and a["policy"] == "oracle" and a["policy_seed"] == seed
 assert a["total_episodes"] == episodes, a["total_episodes"]
+assert a["action_noise"] == 0.3, a["action_noise"]
 spec = json.loads(a["env_spec"])
 config = json.loads(a["env_config"])
 assert spec["task"] == "incident" and spec["scenario"] == a["scenario"] == "small"
@@ -27,7 +28,7 @@ arrays = {x["name"]: x for x in spec["observation_arrays"]}
 assert list(arrays) == ["features", "token_type", "valid", "links", "task_id", "action_mask"], list(arrays)
 assert sorted(k for k in f.keys()) == sorted(f"episode_{k}" for k in range(episodes)), list(f.keys())
 
-steps_total = 0
+steps_total = skipped_actions = 0
 for k in range(episodes):
     g = f[f"episode_{k}"]
     n = g["rewards"].shape[0]
@@ -42,7 +43,7 @@ for k in range(episodes):
         "actions": ((n, A), np.int32), "rewards": ((n,), np.float64), "terminations": ((n,), np.uint8),
         "truncations": ((n,), np.uint8), "infos/reward_components": ((n, C), np.float64),
         "infos/action_outcome": ((n, 3), np.int32), "infos/time_s": ((n + 1,), np.float64),
-        "infos/action_mask": ((n + 1, M), np.uint8),
+        "infos/action_mask": ((n + 1, M), np.uint8), "infos/intended_actions": ((n, A), np.int32),
     }
     for key, (shape, dtype) in expect.items():
         assert g[key].shape == shape and g[key].dtype == dtype, (key, g[key].shape, g[key].dtype)
@@ -68,6 +69,11 @@ for k in range(episodes):
     verb = acts[:, 0]
     assert (verb >= 0).all() and (verb < 11).all()
     assert all(masks[i, v] == 1 for i, v in enumerate(verb))
+    # Action noise: each executed row is the policy's intended one or the all-zero row.
+    intended = g["infos/intended_actions"][()]
+    same = (acts == intended).all(axis=1)
+    assert (same | (acts == 0).all(axis=1)).all()
+    skipped_actions += int((~same).sum())
     gt = g["infos/ground_truth"]
     K = g.attrs["num_faults"]
     for key in ("fault_type", "root_token", "severity", "onset_s", "mitigated_s"):
@@ -78,4 +84,5 @@ for k in range(episodes):
         assert (gt["onset_s"][()] > 0).all() and g.attrs["root_correct"] == 1  # the oracle names the root
         assert valid[gt["root_token"][()]].all()
 assert steps_total == a["total_steps"], (steps_total, a["total_steps"])
+assert skipped_actions > 0, "action noise 0.3 skipped none of the oracle's actions"
 print(f"h5py read {episodes} episodes, {steps_total} steps: shapes, dtypes and values as documented")

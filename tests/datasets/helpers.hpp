@@ -49,13 +49,15 @@ struct Recording {
   DatasetHeader header;
 };
 
-// Records `episodes` episodes of `policy` into `file`, closed.
+// Records `episodes` episodes of `policy` into `file` (with RecordOptions::action_noise), closed.
 inline Recording record_file(const std::string& file, const std::string& policy, const std::string& task, int episodes,
                              std::uint64_t seed, const envs::EnvConfigPtr& config, int num_envs = 0, int threads = 1,
-                             const std::string& scenario = "small") {
+                             const std::string& scenario = "small", double action_noise = 0) {
   auto p = agents::make_policy(policy, agents::PolicyOptions{}.with_seed(seed));
   PolicyHooks hooks = policy_hooks(*p);
-  Writer w(file, simulator_header(*config, spec_of(task, config), hooks.name, seed, scenario, "", "test"));
+  DatasetHeader header = simulator_header(*config, spec_of(task, config), hooks.name, seed, scenario, "", "test");
+  header.action_noise = action_noise;
+  Writer w(file, header);
   RecordOptions o;
   o.task = task;
   o.episodes = episodes;
@@ -63,6 +65,7 @@ inline Recording record_file(const std::string& file, const std::string& policy,
   o.config = config;
   o.num_envs = num_envs;
   o.num_threads = threads;
+  o.action_noise = action_noise;
   Recording r{record(hooks, o, w), w.header()};
   w.close();
   return r;

@@ -138,6 +138,40 @@ TEST_CASE("dataset check: rows that disagree, a bad spec, sums and endings") {
   CHECK(mentions(bad_spec, "/episode_0", "arrays not checked: no valid /@env_spec"));
 }
 
+TEST_CASE("dataset check: a recording with action noise: its intended actions and its noise level") {
+  TempFile file("check-noise.h5");
+  record_file(file.str(), "oracle", "incident", 2, 3, short_config(), 0, 1, "small", /*action_noise=*/0.3);
+  REQUIRE(check_dataset(file.path()).ok());
+  {
+    const h5::File f = h5::open_file(file.str(), true);
+    const hid_t F = f.get();
+    h5::write_attr(F, key::kActionNoise, 1.5);
+    // A verb out of range in episode 0, a row short in episode 1.
+    const std::string path0 = std::string("/episode_0/") + key::kIntendedActions;
+    const h5::ArrayInfo info = h5::array_info(F, path0);
+    auto rows = h5::read_array<std::int32_t>(F, path0);
+    rows[0] = 99;
+    replace(F, path0, info.dims, rows);
+    const std::string path1 = std::string("/episode_1/") + key::kIntendedActions;
+    const h5::ArrayInfo info1 = h5::array_info(F, path1);
+    replace(F, path1, {info1.dims[0] - 1, info1.dims[1]},
+            std::vector<std::int32_t>(static_cast<std::size_t>((info1.dims[0] - 1) * info1.dims[1]), 0));
+  }
+  const CheckReport r = check_dataset(file.path());
+  INFO(listing(r));
+  CHECK(mentions(r, "/@action_noise", "expected a probability in [0, 1)"));
+  CHECK(mentions(r, std::string("/episode_0/") + key::kIntendedActions, "head verb: 1 values outside 0..10"));
+  CHECK(at(r, std::string("/episode_1/") + key::kIntendedActions) != nullptr);
+  // The reader refuses the short one with its path and expected form.
+  const Reader reader(file.path());
+  try {
+    reader.read(1);
+    FAIL("read a short infos/intended_actions");
+  } catch (const DatasetError& e) {
+    CHECK(std::string(e.what()).find("infos/intended_actions") != std::string::npos);
+  }
+}
+
 TEST_CASE("dataset check: truncated and foreign files are reported, never a crash") {
   TempFile file("check-full.h5");
   record_file(file.str(), "oracle", "incident", 3, 4, short_config());

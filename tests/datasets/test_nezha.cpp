@@ -148,7 +148,8 @@ TEST_CASE("dataset nezha: open-loop replay scores claims per fault on the record
                           rows[j * A + envs::incident::kDiagTarget] = ep.faults[0].root_token;
                         }
                       }
-                    }};
+                    },
+                    {}, {}};  // open-loop replay only calls act()
   ReplayOptions o;
   o.num_envs = 32;  // one batch: env j replays episode j
   const OpenLoopResult res = replay_open_loop(r, truth, o);

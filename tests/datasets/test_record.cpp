@@ -3,6 +3,7 @@
 // rewards, returns and flags agree; the checker accepts what the recorder writes.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include <opsrl/datasets/check.hpp>
@@ -82,6 +83,51 @@ TEST_CASE("dataset record: the file's episodes do not depend on the number of en
     CAPTURE(k);
     CHECK(first_difference(ra.read(k), rb.read(k)) == "");
   }
+}
+
+TEST_CASE("dataset record: action noise runs the all-zero row on the steps its draw picks and keeps the policy's rows") {
+  TempFile noisy("noise.h5"), other_envs("noise-envs1.h5"), clean("no-noise.h5");
+  const auto config = short_config();
+  const double p = 0.5;
+  record_file(noisy.str(), "oracle", "incident", 12, 5, config, /*num_envs=*/4, 1, "small", p);
+  record_file(other_envs.str(), "oracle", "incident", 12, 5, config, /*num_envs=*/1, 1, "small", p);
+  record_file(clean.str(), "oracle", "incident", 12, 5, config, /*num_envs=*/4, 1, "small");
+  const Reader r(noisy.path()), r1(other_envs.path()), r0(clean.path());
+  CHECK(r.header().action_noise == p);
+  CHECK(r0.header().action_noise == 0);
+  const auto A = static_cast<std::size_t>(r.spec().action_width);
+  int skipped_actions = 0, rows = 0, skipped_rows = 0;
+  double noisy_recovery = 0, clean_recovery = 0;
+  for (int k = 0; k < r.num_episodes(); ++k) {
+    CAPTURE(k);
+    const Episode ep = r.read(k);
+    CHECK(first_difference(ep, r1.read(k)) == "");  // the draw does not depend on the envs
+    CHECK(r0.read(k).intended_actions.empty());
+    REQUIRE(ep.intended_actions.size() == ep.actions.size());
+    for (int t = 0; t < ep.steps(); ++t) {
+      const auto row = static_cast<std::size_t>(t) * A;
+      const bool zero = std::all_of(ep.actions.begin() + row, ep.actions.begin() + row + A, [](int v) { return v == 0; });
+      const bool same = std::equal(ep.actions.begin() + row, ep.actions.begin() + row + A, ep.intended_actions.begin() + row);
+      const bool intends = std::any_of(ep.intended_actions.begin() + row, ep.intended_actions.begin() + row + A,
+                                       [](int v) { return v != 0; });
+      if (noise_skips(p, ep.meta.seed, t)) {
+        CHECK(zero);
+        skipped_actions += intends;
+        ++skipped_rows;
+      } else {
+        CHECK(same);
+      }
+      ++rows;
+    }
+    if (const Episode base = r0.read(k); ep.meta.resolved && base.meta.resolved) {
+      noisy_recovery += ep.meta.time_to_recover_s;
+      clean_recovery += base.meta.time_to_recover_s;
+    }
+  }
+  CHECK(skipped_actions > 0);
+  CHECK(skipped_rows == doctest::Approx(p * rows).epsilon(0.25));
+  CHECK(noisy_recovery > clean_recovery);  // the teacher's remedies came later
+  CHECK(check_dataset(noisy.path()).ok());
 }
 
 TEST_CASE("dataset record: autoscale episodes with their action rows of 2T columns") {

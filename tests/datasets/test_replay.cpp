@@ -26,14 +26,17 @@ PolicyHooks hooks_for(std::unique_ptr<agents::Policy>& holder, const std::string
 TEST_CASE("dataset replay (closed loop): the recording's policy reproduces every array of every episode bit for bit") {
   struct Case {
     std::string policy, task, scenario;
+    double action_noise = 0;
   };
   for (const Case& c : {Case{"threshold", "incident", "small"}, Case{"random", "incident", "small"},
-                        Case{"oracle", "incident", "default"}, Case{"hpa", "autoscale", "small"}}) {
+                        Case{"oracle", "incident", "default"}, Case{"hpa", "autoscale", "small"},
+                        Case{"oracle", "incident", "small", 0.5}}) {
     const std::string& policy = c.policy;
     CAPTURE(policy);
+    CAPTURE(c.action_noise);
     TempFile file("closed-" + policy + ".h5");
     const auto config = short_config(c.scenario);
-    record_file(file.str(), policy, c.task, 5, 11, config, /*num_envs=*/2, 1, c.scenario);
+    record_file(file.str(), policy, c.task, 5, 11, config, /*num_envs=*/2, 1, c.scenario, c.action_noise);
     const Reader r(file.path());
     std::unique_ptr<agents::Policy> p;
     PolicyHooks hooks = hooks_for(p, policy, r.header().policy_seed);
@@ -47,6 +50,8 @@ TEST_CASE("dataset replay (closed loop): the recording's policy reproduces every
       CHECK(recorded.features == replayed.features);
       CHECK(recorded.action_mask == replayed.action_mask);
       CHECK(recorded.actions == replayed.actions);
+      CHECK(recorded.intended_actions == replayed.intended_actions);
+      CHECK(recorded.intended_actions.empty() == (c.action_noise == 0));
       CHECK(recorded.rewards == replayed.rewards);
       CHECK(recorded.reward_components == replayed.reward_components);
       CHECK(recorded.terminations == replayed.terminations);

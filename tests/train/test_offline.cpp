@@ -61,14 +61,7 @@ OfflineConfig small_config(const std::string& algo, const std::filesystem::path&
 }
 
 std::shared_ptr<const OfflineData> load(const OfflineConfig& c) {
-  OfflineDataOptions o;
-  o.files = c.dataset_files();
-  o.validation_fraction = c.data.validation_fraction;
-  o.seed = static_cast<std::uint64_t>(c.run.seed);
-  o.gamma = c.offline.gamma;
-  o.no_claim_label = c.aux.no_claim_label;
-  o.label_delay_s = c.aux.label_delay_s;
-  return std::make_shared<const OfflineData>(load_offline_data(o));
+  return std::make_shared<const OfflineData>(load_offline_data(data_options(c)));
 }
 
 // The `small` incident env with short episodes (datasets' test config); the threshold runbook
@@ -150,6 +143,24 @@ TEST_CASE("offline data: aux.label_delay_s labels a fault's first seconds \"no c
   CHECK(torch::equal(delayed->aux_type.masked_select(both), at_onset->aux_type.masked_select(both)));
   c.aux.label_delay_s = -1;
   CHECK_THROWS_WITH_AS(c.validate(), doctest::Contains("aux.label_delay_s must be >= 0"), ConfigError);
+}
+
+TEST_CASE("offline data: BC clones the intended rows of a recording with action noise, IQL the executed ones") {
+  const TempFile file("offline-noise.h5");
+  datasets::test::record_file(file.str(), "oracle", "incident", 16, 200, datasets::test::short_config(), 0, 1, "small",
+                              /*action_noise=*/0.5);
+  const auto bc = load(small_config("bc", file.path()));
+  const auto iql = load(small_config("iql", file.path()));
+  CHECK(iql->intended == 0);
+  REQUIRE(bc->intended > 0);
+  REQUIRE(torch::equal(bc->obs_row, iql->obs_row));
+  // The rows that differ are the skipped ones: the oracle's remedy or claim against the all-zero row.
+  const auto differs = (bc->actions != iql->actions).any(1);
+  CHECK(differs.sum().item<std::int64_t>() == bc->intended);
+  CHECK((iql->actions.index_select(0, differs.nonzero().flatten()) == 0).all().item<bool>());
+  CHECK((bc->actions.index_select(0, differs.nonzero().flatten()) != 0).any(1).all().item<bool>());
+  // The diagnosis labels follow the episode that ran (its executed claims), the same for both.
+  CHECK(torch::equal(bc->aux_type, iql->aux_type));
 }
 
 TEST_CASE("BC lowers the NLL and reproduces the threshold runbook's actions on held-out recorded observations") {

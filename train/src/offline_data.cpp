@@ -116,6 +116,19 @@ void OfflineData::describe_envs(EnvSection& env) const {
     }
 }
 
+OfflineDataOptions data_options(const OfflineConfig& c) {
+  OfflineDataOptions d;
+  d.files = c.dataset_files();
+  d.validation_fraction = c.data.validation_fraction;
+  d.seed = static_cast<std::uint64_t>(c.run.seed);
+  d.max_episodes = c.data.max_episodes;
+  d.gamma = c.offline.gamma;
+  d.no_claim_label = c.aux.no_claim_label;
+  d.label_delay_s = c.aux.label_delay_s;
+  d.intended_actions = c.offline.algo == "bc";
+  return d;
+}
+
 OfflineData load_offline_data(const OfflineDataOptions& o) {
   if (o.files.empty()) throw std::runtime_error("no dataset given (--dataset FILE.h5)");
   OfflineData d;
@@ -186,8 +199,12 @@ OfflineData load_offline_data(const OfflineDataOptions& o) {
       for (int t = 0; t < steps; ++t) {
         obs_row.push_back(rows + t);
         next_row.push_back(rows + t + 1);
-        std::vector<std::int32_t> row(ep.actions.begin() + static_cast<std::ptrdiff_t>(t) * Af,
-                                      ep.actions.begin() + static_cast<std::ptrdiff_t>(t + 1) * Af);
+        const bool use_intended = o.intended_actions && !ep.intended_actions.empty();
+        const std::vector<std::int32_t>& source = use_intended ? ep.intended_actions : ep.actions;
+        std::vector<std::int32_t> row(source.begin() + static_cast<std::ptrdiff_t>(t) * Af,
+                                      source.begin() + static_cast<std::ptrdiff_t>(t + 1) * Af);
+        if (use_intended && !std::equal(row.begin(), row.end(), ep.actions.begin() + static_cast<std::ptrdiff_t>(t) * Af))
+          ++d.intended;
         const bool ok = canonicalize(spec, ep.action_mask.data() + static_cast<std::ptrdiff_t>(t) * Mf, row.data());
         if (!ok) ++d.disallowed;
         allowed.push_back(ok ? 1 : 0);
@@ -203,7 +220,7 @@ OfflineData load_offline_data(const OfflineDataOptions& o) {
               diagnosis_label(ep.faults, ep.time_s[static_cast<std::size_t>(t)], T, claimed, o);
           aux_type.push_back(type);
           aux_target.push_back(root);
-          // The recorded row's claim (an allowed, non-zero diagnosis type) closes the claim.
+          // The executed row's claim (an allowed, non-zero diagnosis type) closes the claim.
           const std::int32_t diag = ep.actions[static_cast<std::size_t>(t) * Af + envs::incident::kDiagType];
           if (ok && diag != envs::incident::kNoClaim) claimed = true;
         } else {

@@ -57,15 +57,8 @@ OfflineRunSummary run_offline(const OfflineRunOptions& options) {
   config.validate();
 
   ProgressLine progress(config.log.progress);
-  OfflineDataOptions d;
-  d.files = config.dataset_files();
+  const OfflineDataOptions d = data_options(config);
   if (d.files.empty()) throw std::runtime_error("no dataset: give --dataset FILE.h5 (or data.files in the config)");
-  d.validation_fraction = config.data.validation_fraction;
-  d.seed = static_cast<std::uint64_t>(config.run.seed);
-  d.max_episodes = config.data.max_episodes;
-  d.gamma = config.offline.gamma;
-  d.no_claim_label = config.aux.no_claim_label;
-  d.label_delay_s = config.aux.label_delay_s;
   const auto t_load = std::chrono::steady_clock::now();
   auto data = std::make_shared<const OfflineData>(load_offline_data(d));
   for (const OfflineSource& s : data->sources)
@@ -78,6 +71,10 @@ OfflineRunSummary run_offline(const OfflineRunOptions& options) {
                                data->transitions(), data->train.numel(), data->validation.numel(), held_out_episodes,
                                data->disallowed,
                                std::chrono::duration<double>(std::chrono::steady_clock::now() - t_load).count()));
+  if (data->intended > 0)
+    progress.message(fmt::format("{} transitions cloned from infos/intended_actions where the recording's action noise ran "
+                                 "other rows",
+                                 data->intended));
   if (config.eval.every > 0)
     for (const auto& [task, env] : data->eval_tasks())
       if (!env)

@@ -76,6 +76,9 @@ struct Episode {
   std::vector<std::uint8_t> truncations;        // (T)
   std::vector<double> reward_components;        // (T, C)
   std::vector<std::int32_t> action_outcome;     // (T, 3): applied, invalid, refused
+  // (T, A): the policy's own rows where a recording with action noise (RecordOptions::
+  // action_noise) stepped the envs with other ones (`actions`); empty in other episodes.
+  std::vector<std::int32_t> intended_actions;
   std::vector<FaultRow> faults;
   EpisodeMeta meta;
 

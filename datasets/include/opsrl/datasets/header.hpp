@@ -18,6 +18,7 @@ struct DatasetHeader {
   std::uint64_t policy_seed = 0;  // agents::PolicyOptions::seed it ran with
   std::string difficulty;       // incident preset name, or ""
   std::string command;          // the command that made the file
+  double action_noise = 0;      // RecordOptions::action_noise of the recording (0: none)
   std::string notes;            // importers: what was mapped, filled in or lost
   // Written by Writer::close; read back by Reader.
   std::int64_t total_episodes = 0;

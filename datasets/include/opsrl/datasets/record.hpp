@@ -19,7 +19,18 @@
 // config        required    the env config (make_config())
 // num_envs      0           envs stepped together (0: default_envs()); the file does not depend on it
 // num_threads   1           threads (0: every core); the file does not depend on it
+// action_noise  0           probability per step that the envs run the all-zero row (no action,
+//                           no claim) instead of the policy's; the policy's own rows are kept as
+//                           infos/intended_actions (below)
 // progress      none        called after each written episode with (episodes, total, steps so far)
+//
+// Action noise (DART, Laskey et al. 2017): a teacher recorded as it acts only visits the states
+// its own actions lead to, so a clone that acts a little late or wrongly finds itself where no
+// demonstration was. Skipping some of the teacher's steps lets the recording visit the states a
+// delay leads to (a disk that keeps filling, a leak that keeps growing), each labelled with what
+// the teacher would do there (intended_actions). Whether a step is skipped depends only on the
+// episode's seed and the step index, so closed-loop replay re-applies it and a file does not
+// depend on the number of envs.
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -41,6 +52,8 @@ struct PolicyHooks {
   std::function<void(const envs::VecEnv&)> reset;
   std::function<void(const envs::VecEnv&, int env)> begin_episode;
   std::function<void(const envs::VecEnv&, std::span<std::int32_t> actions)> act;
+  std::function<void(const envs::VecEnv&, std::span<std::int32_t> actions)> propose;
+  std::function<void(const envs::VecEnv&, int env, std::span<const std::int32_t> row)> observe;
 };
 
 // Binds any object with agents::Policy's reset / begin_episode / act / name (the policy must
@@ -49,7 +62,9 @@ template <typename P>
 PolicyHooks policy_hooks(P& policy) {
   return {std::string(policy.name()), [&policy](const envs::VecEnv& v) { policy.reset(v); },
           [&policy](const envs::VecEnv& v, int env) { policy.begin_episode(v, env); },
-          [&policy](const envs::VecEnv& v, std::span<std::int32_t> a) { policy.act(v, a); }};
+          [&policy](const envs::VecEnv& v, std::span<std::int32_t> a) { policy.act(v, a); },
+          [&policy](const envs::VecEnv& v, std::span<std::int32_t> a) { policy.propose(v, a); },
+          [&policy](const envs::VecEnv& v, int env, std::span<const std::int32_t> row) { policy.observe(v, env, row); }};
 }
 
 struct RecordOptions {
@@ -59,6 +74,7 @@ struct RecordOptions {
   envs::EnvConfigPtr config;
   int num_envs = 0;
   int num_threads = 1;
+  double action_noise = 0;
   std::function<void(int done, int total, std::int64_t steps)> progress;
 };
 
@@ -72,6 +88,18 @@ struct RecordResult {
 // Runs the policy and appends options.episodes episodes to `writer` (which the caller closes).
 // Throws std::invalid_argument for bad options.
 RecordResult record(PolicyHooks& policy, const RecordOptions& options, Writer& writer);
+
+class EpisodeRecorder;
+
+// Whether action noise p skips step `step` of the episode seeded `episode_seed`.
+bool noise_skips(double p, std::uint64_t episode_seed, int step);
+
+// One step of the policy under action noise p. With p = 0: policy.act() into `executed`. Else
+// policy.propose() into `intended`, `executed` = `intended` with the skipped envs' rows zeroed
+// (noise_skips over each env's current episode in `recorder`), then policy.observe() of the
+// executed rows, so that a policy with memory knows its action did not happen.
+void act_with_noise(PolicyHooks& policy, const envs::VecEnv& vec, const EpisodeRecorder& recorder, double p,
+                    std::span<std::int32_t> intended, std::span<std::int32_t> executed);
 
 // Envs stepped together when the caller leaves it to us: enough to keep `num_threads` threads
 // (0: every core) busy, min(4 x threads, 32), and never more than `episodes`. Each env holds a

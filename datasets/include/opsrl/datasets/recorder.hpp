@@ -38,12 +38,17 @@ class EpisodeRecorder {
   // After vec.reset(): starts every env's episode with its first observation.
   void begin(const envs::VecEnv& vec);
   // After vec.step(actions): records the step of every env still recording; for each env whose
-  // episode ended calls done(env, episode). The callee may move the episode out.
+  // episode ended calls done(env, episode). The callee may move the episode out. `intended`
+  // (the rows the policy chose, when action noise replaced some; else empty) goes to
+  // Episode::intended_actions.
   using DoneFn = std::function<void(int env, Episode& episode)>;
-  void step(const envs::VecEnv& vec, std::span<const std::int32_t> actions, const DoneFn& done);
+  void step(const envs::VecEnv& vec, std::span<const std::int32_t> actions, const DoneFn& done,
+            std::span<const std::int32_t> intended = {});
   // Without auto_reset: whether env i is still recording (its episode has not ended).
   bool active(int env) const { return active_[static_cast<std::size_t>(env)] != 0; }
 
+  // The episode env i is filling (its seed and the steps so far).
+  const Episode& current(int env) const { return episodes_[static_cast<std::size_t>(env)]; }
   const EpisodeShape& shape() const { return shape_; }
 
  private:

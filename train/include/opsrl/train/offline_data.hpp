@@ -12,7 +12,8 @@
 // observations have the same tokens and features; masks and action rows are padded to the widest.
 //
 // Per transition (S of them, R = S + episodes observation rows):
-//   actions      (S,A) int64  the recorded row, canonical: a head whose mask row allows nothing
+//   actions      (S,A) int64  the recorded row (with intended_actions: the policy's own row where
+//                             the file keeps one, infos/intended_actions), canonical: a head whose mask row allows nothing
 //                             reads 0 (what the policy writes there), so rows compare exactly
 //   allowed      (S)   bool   every head's recorded value is allowed by its mask (false rows are
 //                             excluded from the likelihood terms and counted)
@@ -37,6 +38,7 @@
 #include <opsrl/envs/config.hpp>
 #include <opsrl/train/actor_critic.hpp>
 #include <opsrl/train/config.hpp>
+#include <opsrl/train/offline_config.hpp>
 
 namespace opsrl::train {
 
@@ -48,6 +50,9 @@ struct OfflineDataOptions {
   double gamma = 0.99;               // of `returns` and `reward_scale`
   bool no_claim_label = true;
   double label_delay_s = 30;         // a fault is labelled only once it has run this long (as AuxSection)
+  // Behaviour cloning: learn the rows the recording policy chose (infos/intended_actions, in
+  // recordings with action noise) rather than the executed ones. Q-learning keeps the executed.
+  bool intended_actions = false;
 };
 
 // One file's part, for messages, the checkpoint's [env] and evaluation.
@@ -80,6 +85,7 @@ struct OfflineData {
   std::vector<OfflineSource> sources;
   int tokens = 0, features = 0, mask_width = 0, action_width = 0;
   std::int64_t disallowed = 0;             // transitions whose recorded row the mask does not allow
+  std::int64_t intended = 0;               // transitions whose row is an intended one that differs from the executed
 
   std::int64_t transitions() const { return actions.size(0); }
   bool has(envs::TaskId task) const;
@@ -93,6 +99,10 @@ struct OfflineData {
 // Reads every episode of every file. Throws std::runtime_error naming the file when one does
 // not read (datasets::DatasetError), when files disagree on tokens or features, or when there is
 // nothing to train on.
+// The options `opsrl offline` reads its data with under `config` ([data], [run] seed, gamma,
+// [aux] labels; the rows BC clones are the intended ones).
+OfflineDataOptions data_options(const OfflineConfig& config);
+
 OfflineData load_offline_data(const OfflineDataOptions& options);
 
 }  // namespace opsrl::train
