@@ -64,8 +64,8 @@ void info(const std::string& file) {
                              : fmt::format("none: imported from {} (actions are noop)", h.source)});
   if (!h.difficulty.empty()) t.add({"difficulty", h.difficulty});
   if (h.action_noise > 0)
-    t.add({"action noise", fmt::format("{} (a step ran the all-zero row with this probability; the policy's rows are in "
-                                       "infos/intended_actions)",
+    t.add({"action noise", fmt::format("{} (a step ran without the policy's remediation with this probability; the "
+                                       "policy's rows are in infos/intended_actions)",
                                        h.action_noise)});
   t.add({"episodes", fmt::format("{} ({} with faults, {} without)", s.episodes, s.fault_episodes, s.control_episodes)});
   t.add({"steps", fmt::format("{}; per episode {}", s.steps, range(s.steps_per_episode, 1))});

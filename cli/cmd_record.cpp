@@ -127,8 +127,8 @@ void add_record(CLI::App& app) {
   cmd->add_option("--envs", args->envs, "Envs stepped together (0: min(episodes, 4 x threads, 32)); the file does not depend on it")
       ->capture_default_str();
   cmd->add_option("--action-noise", args->action_noise,
-                  "Probability per step that the envs run no action instead of the policy's (which is kept as "
-                  "infos/intended_actions): demonstrations of late reactions for behaviour cloning")
+                  "Probability per step that the policy's remediation is not run (its diagnosis claim is; its rows "
+                  "are kept as infos/intended_actions): demonstrations of late remedies for behaviour cloning")
       ->capture_default_str();
   cmd->add_option("--device", args->device, "Where a checkpoint policy runs: cpu, cuda, cuda:N")->capture_default_str();
   cmd->callback([args] { run(*args); });

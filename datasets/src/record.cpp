@@ -18,6 +18,7 @@
 #include <opsrl/datasets/format.hpp>
 #include <opsrl/datasets/recorder.hpp>
 #include <opsrl/datasets/spec_json.hpp>
+#include <opsrl/envs/actions.hpp>
 #include <opsrl/envs/env.hpp>
 #include <opsrl/sim/scenario.hpp>
 
@@ -50,7 +51,16 @@ void act_with_noise(PolicyHooks& policy, const envs::VecEnv& vec, const EpisodeR
   for (int i = 0; i < vec.size(); ++i) {
     const std::span<std::int32_t> row = executed.subspan(static_cast<std::size_t>(i) * A, A);
     const Episode& ep = recorder.current(i);
-    if (noise_skips(p, ep.meta.seed, ep.steps())) std::fill(row.begin(), row.end(), 0);
+    if (noise_skips(p, ep.meta.seed, ep.steps())) {
+      if (vec.spec(i).task_id == envs::TaskId::kIncident) {
+        // Only the remediation: the diagnosis claim changes nothing in the cluster, and letting
+        // it through also records claimed incidents whose remedy is still to come.
+        row[envs::incident::kVerb] = 0;
+        row[envs::incident::kTarget] = 0;
+      } else {
+        std::fill(row.begin(), row.end(), 0);
+      }
+    }
     policy.observe(vec, i, row);
   }
 }

@@ -154,11 +154,13 @@ TEST_CASE("offline data: BC clones the intended rows of a recording with action 
   CHECK(iql->intended == 0);
   REQUIRE(bc->intended > 0);
   REQUIRE(torch::equal(bc->obs_row, iql->obs_row));
-  // The rows that differ are the skipped ones: the oracle's remedy or claim against the all-zero row.
+  // The rows that differ are the skipped ones: the oracle's remedy (verb, target) against none.
   const auto differs = (bc->actions != iql->actions).any(1);
   CHECK(differs.sum().item<std::int64_t>() == bc->intended);
-  CHECK((iql->actions.index_select(0, differs.nonzero().flatten()) == 0).all().item<bool>());
-  CHECK((bc->actions.index_select(0, differs.nonzero().flatten()) != 0).any(1).all().item<bool>());
+  const auto rows = differs.nonzero().flatten();
+  CHECK((iql->actions.index_select(0, rows).narrow(1, 0, 2) == 0).all().item<bool>());
+  CHECK((bc->actions.index_select(0, rows).select(1, 0) != 0).all().item<bool>());
+  CHECK(torch::equal(bc->actions.index_select(0, rows).narrow(1, 2, 2), iql->actions.index_select(0, rows).narrow(1, 2, 2)));
   // The diagnosis labels follow the episode that ran (its executed claims), the same for both.
   CHECK(torch::equal(bc->aux_type, iql->aux_type));
 }

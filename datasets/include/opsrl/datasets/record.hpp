@@ -19,9 +19,9 @@
 // config        required    the env config (make_config())
 // num_envs      0           envs stepped together (0: default_envs()); the file does not depend on it
 // num_threads   1           threads (0: every core); the file does not depend on it
-// action_noise  0           probability per step that the envs run the all-zero row (no action,
-//                           no claim) instead of the policy's; the policy's own rows are kept as
-//                           infos/intended_actions (below)
+// action_noise  0           probability per step that the policy's remediation is not run (incident:
+//                           verb and target 0, its diagnosis claim goes through; autoscale: the
+//                           all-zero row); the policy's own rows are kept as infos/intended_actions
 // progress      none        called after each written episode with (episodes, total, steps so far)
 //
 // Action noise (DART, Laskey et al. 2017): a teacher recorded as it acts only visits the states
@@ -95,9 +95,10 @@ class EpisodeRecorder;
 bool noise_skips(double p, std::uint64_t episode_seed, int step);
 
 // One step of the policy under action noise p. With p = 0: policy.act() into `executed`. Else
-// policy.propose() into `intended`, `executed` = `intended` with the skipped envs' rows zeroed
-// (noise_skips over each env's current episode in `recorder`), then policy.observe() of the
-// executed rows, so that a policy with memory knows its action did not happen.
+// policy.propose() into `intended`, `executed` = `intended` with the remediation of the skipped
+// envs' rows removed (noise_skips over each env's current episode in `recorder`), then
+// policy.observe() of the executed rows, so that a policy with memory knows its remedy did not
+// happen.
 void act_with_noise(PolicyHooks& policy, const envs::VecEnv& vec, const EpisodeRecorder& recorder, double p,
                     std::span<std::int32_t> intended, std::span<std::int32_t> executed);
 
