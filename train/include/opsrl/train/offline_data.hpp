@@ -13,8 +13,9 @@
 //
 // Per transition (S of them, R = S + episodes observation rows):
 //   actions      (S,A) int64  the recorded row (with intended_actions: the policy's own row where
-//                             the file keeps one, infos/intended_actions), canonical: a head whose mask row allows nothing
-//                             reads 0 (what the policy writes there), so rows compare exactly
+//                             the file keeps one, infos/intended_actions), canonical: a head whose
+//                             mask row allows nothing reads 0 (what the policy writes there), so
+//                             rows compare exactly
 //   allowed      (S)   bool   every head's recorded value is allowed by its mask (false rows are
 //                             excluded from the likelihood terms and counted)
 //   rewards      (S)   float  raw rewards
@@ -96,13 +97,13 @@ struct OfflineData {
   void describe_envs(EnvSection& env) const;
 };
 
-// Reads every episode of every file. Throws std::runtime_error naming the file when one does
-// not read (datasets::DatasetError), when files disagree on tokens or features, or when there is
-// nothing to train on.
 // The options `opsrl offline` reads its data with under `config` ([data], [run] seed, gamma,
 // [aux] labels; the rows BC clones are the intended ones).
 OfflineDataOptions data_options(const OfflineConfig& config);
 
+// Reads every episode of every file. Throws std::runtime_error naming the file when one does
+// not read (datasets::DatasetError), when files disagree on tokens or features, or when there is
+// nothing to train on.
 OfflineData load_offline_data(const OfflineDataOptions& options);
 
 }  // namespace opsrl::train
