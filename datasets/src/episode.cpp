@@ -35,7 +35,7 @@ void Episode::clear(int max_steps) {
   reset(truncations, rows);
   reset(reward_components, rows * static_cast<std::size_t>(shape.reward_components));
   reset(action_outcome, rows * static_cast<std::size_t>(kActionOutcomeWidth));
-  intended_actions.clear();
+  reset(intended_actions, rows * static_cast<std::size_t>(shape.action_width));  // filled only under action noise
   faults.clear();
   meta = {};
 }
