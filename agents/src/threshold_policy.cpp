@@ -108,15 +108,25 @@ class ThresholdPolicy final : public PerEnvPolicy<ThresholdState> {
     s.own_rollout_step.assign(static_cast<std::size_t>(services), -1000);
   }
 
+  // decide() keeps only what it reads off the telemetry (the deploy log); taken() keeps what the
+  // runbook did (cool-downs, restarts, the claim) from the row the env really stepped with, so
+  // that a recording with action noise (opsrl record --action-noise) shows the runbook retrying
+  // a remediation that did not run rather than waiting out its cool-down.
   void decide(const envs::VecEnv& vec, int env, ThresholdState& s, std::span<std::int32_t> row) override {
     if (vec.spec(env).task_id == TaskId::kIncident) incident(vec, env, s, row);
     else autoscale(vec, env, s, row);
+  }
+  void taken(const envs::VecEnv& vec, int env, ThresholdState& s, std::span<const std::int32_t> row) override {
+    if (vec.spec(env).task_id == TaskId::kIncident) taken_incident(vec, env, s, row);
+    else taken_autoscale(vec, env, s, row);
     ++s.step;
   }
 
  private:
   void incident(const envs::VecEnv& vec, int env, ThresholdState& s, std::span<std::int32_t> row) const;
-  void autoscale(const envs::VecEnv& vec, int env, ThresholdState& s, std::span<std::int32_t> row) const;
+  void autoscale(const envs::VecEnv& vec, int env, const ThresholdState& s, std::span<std::int32_t> row) const;
+  void taken_incident(const envs::VecEnv& vec, int env, ThresholdState& s, std::span<const std::int32_t> row) const;
+  void taken_autoscale(const envs::VecEnv& vec, int env, ThresholdState& s, std::span<const std::int32_t> row) const;
 
   ThresholdOptions o_;
   std::vector<detail::CallGraph> graphs_;  // one per distinct scenario among the envs
@@ -238,17 +248,27 @@ void ThresholdPolicy::incident(const envs::VecEnv& vec, int env, ThresholdState&
   if (!s.claimed && m.claim(envs::incident::diag_type_of(d->claim), d->claim_token)) {
     a.diag_type = envs::incident::diag_type_of(d->claim);
     a.diag_target = d->claim_token;
-    s.claimed = true;
   }
   a.write(row);
-  s.recent.note(d->verb, d->target, s.step);
-  if (d->verb == Verb::kRollback || d->verb == Verb::kRestartService)
-    s.own_rollout_step[static_cast<std::size_t>(L.entity_of(d->target).index)] = s.step;
-  if (d->verb == Verb::kRestartReplica) ++s.service_restarts[static_cast<std::size_t>(c.replica_service(L.entity_of(d->target).index))];
+}
+
+void ThresholdPolicy::taken_incident(const envs::VecEnv& vec, int env, ThresholdState& s,
+                                     std::span<const std::int32_t> row) const {
+  namespace inc = envs::incident;
+  if (row[inc::kDiagType] != inc::kNoClaim) s.claimed = true;
+  const auto verb = static_cast<Verb>(row[inc::kVerb]);
+  if (verb == Verb::kNoop) return;
+  const int target = row[inc::kTarget];
+  const envs::TokenLayout& L = vec.env(env).tokens();
+  s.recent.note(verb, target, s.step);
+  if (verb == Verb::kRollback || verb == Verb::kRestartService)
+    s.own_rollout_step[static_cast<std::size_t>(L.entity_of(target).index)] = s.step;
+  if (verb == Verb::kRestartReplica)
+    ++s.service_restarts[static_cast<std::size_t>(vec.env(env).cluster().replica_service(L.entity_of(target).index))];
   s.quiet_until = s.step + o_.cooldown_steps;
 }
 
-void ThresholdPolicy::autoscale(const envs::VecEnv& vec, int env, ThresholdState& s, std::span<std::int32_t> row) const {
+void ThresholdPolicy::autoscale(const envs::VecEnv& vec, int env, const ThresholdState& s, std::span<std::int32_t> row) const {
   const envs::Env& e = vec.env(env);
   const sim::Telemetry& tm = e.cluster().telemetry();
   const envs::TokenLayout& L = e.tokens();
@@ -264,8 +284,16 @@ void ThresholdPolicy::autoscale(const envs::VecEnv& vec, int env, ThresholdState
     else if (cpu < o_.scale_in_cpu) delta = envs::autoscale::kScaleIn;
     if (delta == envs::autoscale::kKeep || !m[ml.delta(token) + delta]) continue;
     row[static_cast<std::size_t>(cols.delta(token))] = delta;
-    s.next_change[static_cast<std::size_t>(svc)] = s.step + o_.scale_cooldown_steps;
   }
+}
+
+void ThresholdPolicy::taken_autoscale(const envs::VecEnv& vec, int env, ThresholdState& s,
+                                      std::span<const std::int32_t> row) const {
+  const envs::TokenLayout& L = vec.env(env).tokens();
+  const envs::autoscale::Columns cols{vec.spec(env).max_tokens};
+  for (int svc = 0; svc < L.num_services; ++svc)
+    if (row[static_cast<std::size_t>(cols.delta(L.service_token(svc)))] != envs::autoscale::kKeep)
+      s.next_change[static_cast<std::size_t>(svc)] = s.step + o_.scale_cooldown_steps;
 }
 
 }  // namespace

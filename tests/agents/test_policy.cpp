@@ -2,6 +2,7 @@
 // contract of every baseline over many steps of both tasks.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -273,8 +274,8 @@ TEST_CASE("teaching: the oracle's propose() commits nothing, and observe() follo
   CHECK(claims_proposed > 4 * 20);
 
   // act() is propose() followed by observe() of its own rows: the same rows step by step (the
-  // trend scaler keeps its rate history in observe()).
-  for (const char* name : {"oracle_late", "oracle_trend"}) {
+  // trend scaler keeps its rate history in observe(), the runbook its cool-downs and restarts).
+  for (const char* name : {"oracle_late", "oracle_trend", "threshold"}) {
     CAPTURE(name);
     envs::VecEnv x(vec_options({{"incident", 4}, {"autoscale", 2}}, config)), y(vec_options({{"incident", 4}, {"autoscale", 2}}, config));
     x.reset();
@@ -299,4 +300,53 @@ TEST_CASE("teaching: the oracle's propose() commits nothing, and observe() follo
     }
     CHECK(acted > 0);
   }
+}
+
+TEST_CASE("teaching: the runbook whose remediations do not run retries at the next scrape, not after its cool-down") {
+  envs::EnvConfig ec;
+  ec.incident.control_fraction = 0;
+  ec.incident.onset_min = 15 * sim::kSecond;
+  ec.incident.onset_max = sim::kMinute;
+  envs::VecEnv own(vec_options({{"incident", 8}}, envs::make_config(ec)));
+  envs::VecEnv taught(vec_options({{"incident", 8}}, envs::make_config(ec)));
+  own.reset();
+  taught.reset();
+  const auto acting = make_policy("threshold"), teaching = make_policy("threshold");
+  acting->reset(own);
+  teaching->reset(taught);
+  const auto A = static_cast<std::size_t>(own.action_width());
+  std::vector<std::int32_t> a(own.size() * A), proposed(a.size()), noop(a.size(), 0);
+  std::vector<int> own_last(8, -100), taught_last(8, -100);
+  std::vector<int> claims(8, 0);
+  int own_back_to_back = 0, taught_back_to_back = 0;
+  for (int step = 0; step < 60; ++step) {
+    acting->act(own, a);
+    teaching->propose(taught, proposed);
+    for (int i = 0; i < 8; ++i) {
+      if (a[i * A + envs::incident::kVerb] != 0) {
+        own_back_to_back += own_last[i] == step - 1;
+        own_last[i] = step;
+      }
+      if (proposed[i * A + envs::incident::kVerb] != 0) {
+        taught_back_to_back += taught_last[i] == step - 1;
+        taught_last[i] = step;
+      }
+      claims[static_cast<std::size_t>(i)] += proposed[i * A + envs::incident::kDiagType] != envs::incident::kNoClaim;
+      // Only the claim goes through, as a step of `opsrl record --action-noise` that was skipped.
+      noop[i * A + envs::incident::kDiagType] = proposed[i * A + envs::incident::kDiagType];
+      noop[i * A + envs::incident::kDiagTarget] = proposed[i * A + envs::incident::kDiagTarget];
+      teaching->observe(taught, i, std::span<const std::int32_t>(noop).subspan(i * A, A));
+    }
+    own.step(a);
+    taught.step(noop);
+    std::fill(noop.begin(), noop.end(), 0);
+    for (int i = 0; i < 8; ++i) {
+      if (own.terminated()[i] || own.truncated()[i]) acting->begin_episode(own, i);
+      REQUIRE_FALSE(taught.terminated()[i]);  // nothing is fixed in `taught`
+    }
+  }
+  CHECK(own_back_to_back == 0);   // an acting runbook waits cooldown_steps between remediations
+  CHECK(taught_back_to_back > 8); // one whose remediations did not run tries again at once
+  // The claim went through: it is made once per episode.
+  CHECK(*std::max_element(claims.begin(), claims.end()) == 1);
 }
