@@ -145,24 +145,26 @@ TEST_CASE("offline data: aux.label_delay_s labels a fault's first seconds \"no c
   CHECK_THROWS_WITH_AS(c.validate(), doctest::Contains("aux.label_delay_s must be >= 0"), ConfigError);
 }
 
-TEST_CASE("offline data: BC clones the intended rows of a recording with action noise, IQL the executed ones") {
+TEST_CASE("offline data: with action noise the policy learns the intended rows, the critic the executed ones") {
   const TempFile file("offline-noise.h5");
   datasets::test::record_file(file.str(), "oracle", "incident", 16, 200, datasets::test::short_config(), 0, 1, "small",
                               /*action_noise=*/0.5);
-  const auto bc = load(small_config("bc", file.path()));
-  const auto iql = load(small_config("iql", file.path()));
-  CHECK(iql->intended == 0);
-  REQUIRE(bc->intended > 0);
-  REQUIRE(torch::equal(bc->obs_row, iql->obs_row));
+  const auto d = load(small_config("iql", file.path()));
+  REQUIRE(d->intended > 0);
   // The rows that differ are the skipped ones: the oracle's remedy (verb, target) against none.
-  const auto differs = (bc->actions != iql->actions).any(1);
-  CHECK(differs.sum().item<std::int64_t>() == bc->intended);
+  const auto differs = (d->cloned != d->actions).any(1);
+  CHECK(differs.sum().item<std::int64_t>() == d->intended);
   const auto rows = differs.nonzero().flatten();
-  CHECK((iql->actions.index_select(0, rows).narrow(1, 0, 2) == 0).all().item<bool>());
-  CHECK((bc->actions.index_select(0, rows).select(1, 0) != 0).all().item<bool>());
-  CHECK(torch::equal(bc->actions.index_select(0, rows).narrow(1, 2, 2), iql->actions.index_select(0, rows).narrow(1, 2, 2)));
-  // The diagnosis labels follow the episode that ran (its executed claims), the same for both.
-  CHECK(torch::equal(bc->aux_type, iql->aux_type));
+  CHECK((d->actions.index_select(0, rows).narrow(1, 0, 2) == 0).all().item<bool>());
+  CHECK((d->cloned.index_select(0, rows).select(1, 0) != 0).all().item<bool>());
+  CHECK(torch::equal(d->cloned.index_select(0, rows).narrow(1, 2, 2), d->actions.index_select(0, rows).narrow(1, 2, 2)));
+  CHECK(d->allowed.all().item<bool>());
+  // Without noise there is one set of rows.
+  const TempFile plain("offline-plain.h5");
+  datasets::test::record_file(plain.str(), "oracle", "incident", 16, 200, datasets::test::short_config(), 0, 1, "small");
+  const auto p = load(small_config("bc", plain.path()));
+  CHECK(p->intended == 0);
+  CHECK(p->cloned.is_same(p->actions));
 }
 
 TEST_CASE("BC lowers the NLL and reproduces the threshold runbook's actions on held-out recorded observations") {

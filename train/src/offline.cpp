@@ -183,7 +183,9 @@ CriticOutput IqlCriticImpl::forward(const ObsTensors& obs, const torch::Tensor& 
 
 struct OfflineTrainer::Batch {
   ObsTensors obs, next_obs;
-  torch::Tensor actions, allowed, aux_type, aux_target, value_target, rewards, discount;
+  torch::Tensor actions;  // (B,A) the rows the policy learns (OfflineData::cloned)
+  torch::Tensor executed; // (B,A) IQL: the rows the env stepped with (the critic's); `actions` if the same
+  torch::Tensor allowed, aux_type, aux_target, value_target, rewards, discount;
   torch::Tensor row_weight;  // (B) float: 0 for rows the mask does not allow, action_weight for acting rows, else 1
   torch::Tensor scale;       // (B) float, IQL: the critic's reward scale of each row
 };
@@ -257,13 +259,14 @@ OfflineTrainer::Batch OfflineTrainer::batch(const torch::Tensor& idx) const {
   const OfflineData& d = *data_;
   Batch b;
   b.obs = obs_to(select_rows(d.obs, d.obs_row.index_select(0, idx)), device_);
-  b.actions = d.actions.index_select(0, idx).to(device_);
+  b.actions = d.cloned.index_select(0, idx).to(device_);
   b.allowed = d.allowed.index_select(0, idx).to(device_);
   b.aux_type = d.aux_type.index_select(0, idx).to(device_);
   b.aux_target = d.aux_target.index_select(0, idx).to(device_);
   b.value_target = (d.returns.index_select(0, idx) * d.reward_scale.index_select(0, idx)).to(device_);
   b.row_weight = acting_row_weight(b.actions, config_.offline.action_weight).mul_(b.allowed.to(torch::kFloat32));
   if (critic_) {
+    b.executed = d.intended > 0 ? d.actions.index_select(0, idx).to(device_) : b.actions;
     b.next_obs = obs_to(select_rows(d.obs, targets_.next_row.index_select(0, idx)), device_);
     b.scale = iql_scale_.index_select(0, idx).to(device_);
     b.rewards = targets_.rewards.index_select(0, idx).to(device_) * b.scale;
@@ -303,13 +306,16 @@ OfflineEpochMetrics OfflineTrainer::epoch(const std::atomic<bool>* stop) {
     const Batch b = batch(order.narrow(0, start, std::min(B, n - start)));
     torch::Tensor weights;
     if (iql) {
-      torch::Tensor target_q, next_v;
+      torch::Tensor target_q, next_v, policy_q;
       {
         torch::NoGradGuard no_grad;
-        target_q = std::get<0>(target_->forward(b.obs, b.actions).q.min(0));
+        target_q = std::get<0>(target_->forward(b.obs, b.executed).q.min(0));
         next_v = critic_->forward(b.next_obs).value;
+        // With action noise the policy learns the recording policy's own rows (DART), weighted
+        // by their own advantage; the critic learns from the rows that ran.
+        policy_q = b.executed.is_same(b.actions) ? target_q : std::get<0>(target_->forward(b.obs, b.actions).q.min(0));
       }
-      const CriticOutput c = critic_->forward(b.obs, b.actions);
+      const CriticOutput c = critic_->forward(b.obs, b.executed);
       const torch::Tensor v_loss = expectile_loss(target_q - c.value, q.expectile);
       const torch::Tensor y = b.rewards + b.discount * next_v;  // td_target's for n_step = 1
       const torch::Tensor q_loss = (c.q - y.unsqueeze(0)).square().mean(1).sum();
@@ -318,7 +324,7 @@ OfflineEpochMetrics OfflineTrainer::epoch(const std::atomic<bool>* stop) {
       torch::nn::utils::clip_grad_norm_(critic_params, o.max_grad_norm);
       critic_optimizer_->step();
       // The critic learns in scaled units; beta applies to advantages in raw reward units.
-      const torch::Tensor adv = (target_q - c.value.detach()) / b.scale;
+      const torch::Tensor adv = (policy_q - c.value.detach()) / b.scale;
       weights = advantage_weights(adv, q.beta, q.max_weight);
       sums[kV] += v_loss.item<double>();
       sums[kQ] += q_loss.item<double>();

@@ -125,7 +125,6 @@ OfflineDataOptions data_options(const OfflineConfig& c) {
   d.gamma = c.offline.gamma;
   d.no_claim_label = c.aux.no_claim_label;
   d.label_delay_s = c.aux.label_delay_s;
-  d.intended_actions = c.offline.algo == "bc";
   return d;
 }
 
@@ -155,7 +154,7 @@ OfflineData load_offline_data(const OfflineDataOptions& o) {
   std::vector<std::int32_t> token_type, links, obs_task;
   std::vector<std::uint8_t> valid, mask;
   std::vector<std::int64_t> obs_row, next_row, aux_type, aux_target, episode_of, task_of;
-  std::vector<std::int32_t> actions;
+  std::vector<std::int32_t> actions, cloned;
   std::vector<std::uint8_t> allowed, terminated;
   std::vector<double> rewards, returns, forward_g;
   std::int64_t rows = 0;
@@ -199,17 +198,21 @@ OfflineData load_offline_data(const OfflineDataOptions& o) {
       for (int t = 0; t < steps; ++t) {
         obs_row.push_back(rows + t);
         next_row.push_back(rows + t + 1);
-        const bool use_intended = o.intended_actions && !ep.intended_actions.empty();
-        const std::vector<std::int32_t>& source = use_intended ? ep.intended_actions : ep.actions;
-        std::vector<std::int32_t> row(source.begin() + static_cast<std::ptrdiff_t>(t) * Af,
-                                      source.begin() + static_cast<std::ptrdiff_t>(t + 1) * Af);
-        if (use_intended && !std::equal(row.begin(), row.end(), ep.actions.begin() + static_cast<std::ptrdiff_t>(t) * Af))
-          ++d.intended;
-        const bool ok = canonicalize(spec, ep.action_mask.data() + static_cast<std::ptrdiff_t>(t) * Mf, row.data());
+        const std::uint8_t* step_mask = ep.action_mask.data() + static_cast<std::ptrdiff_t>(t) * Mf;
+        const auto row_of = [&](const std::vector<std::int32_t>& source) {
+          std::vector<std::int32_t> row(source.begin() + static_cast<std::ptrdiff_t>(t) * Af,
+                                        source.begin() + static_cast<std::ptrdiff_t>(t + 1) * Af);
+          const bool ok = canonicalize(spec, step_mask, row.data());
+          row.resize(static_cast<std::size_t>(A), 0);
+          return std::pair{row, ok};
+        };
+        const auto [executed, executed_ok] = row_of(ep.actions);
+        const auto [own, ok] = ep.intended_actions.empty() ? std::pair{executed, executed_ok} : row_of(ep.intended_actions);
+        if (own != executed) ++d.intended;
         if (!ok) ++d.disallowed;
         allowed.push_back(ok ? 1 : 0);
-        row.resize(static_cast<std::size_t>(A), 0);
-        actions.insert(actions.end(), row.begin(), row.end());
+        actions.insert(actions.end(), executed.begin(), executed.end());
+        cloned.insert(cloned.end(), own.begin(), own.end());
         const double rew = ep.rewards[static_cast<std::size_t>(t)];
         rewards.push_back(rew);
         g = o.gamma * g + rew;
@@ -222,7 +225,7 @@ OfflineData load_offline_data(const OfflineDataOptions& o) {
           aux_target.push_back(root);
           // The executed row's claim (an allowed, non-zero diagnosis type) closes the claim.
           const std::int32_t diag = ep.actions[static_cast<std::size_t>(t) * Af + envs::incident::kDiagType];
-          if (ok && diag != envs::incident::kNoClaim) claimed = true;
+          if (executed_ok && diag != envs::incident::kNoClaim) claimed = true;
         } else {
           aux_type.push_back(-1);
           aux_target.push_back(-1);
@@ -256,6 +259,7 @@ OfflineData load_offline_data(const OfflineDataOptions& o) {
   d.obs_row = to_tensor(obs_row, {S}, torch::kInt64);
   d.next_row = to_tensor(next_row, {S}, torch::kInt64);
   d.actions = to_tensor(actions, {S, A}, torch::kInt64);
+  d.cloned = d.intended > 0 ? to_tensor(cloned, {S, A}, torch::kInt64) : d.actions;
   d.allowed = to_tensor(allowed, {S}, torch::kBool);
   d.rewards = to_tensor(rewards, {S}, torch::kFloat32);
   d.returns = to_tensor(returns, {S}, torch::kFloat32);

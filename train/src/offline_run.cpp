@@ -72,9 +72,9 @@ OfflineRunSummary run_offline(const OfflineRunOptions& options) {
                                data->disallowed,
                                std::chrono::duration<double>(std::chrono::steady_clock::now() - t_load).count()));
   if (data->intended > 0)
-    progress.message(fmt::format("{} transitions cloned from infos/intended_actions where the recording's action noise ran "
-                                 "other rows",
-                                 data->intended));
+    progress.message(fmt::format("{} transitions where the recording's action noise ran another row than its policy chose: "
+                                 "the policy learns the chosen one (infos/intended_actions){}",
+                                 data->intended, config.offline.algo == "iql" ? ", the critic the one that ran" : ""));
   if (config.eval.every > 0)
     for (const auto& [task, env] : data->eval_tasks())
       if (!env)

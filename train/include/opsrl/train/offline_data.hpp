@@ -12,11 +12,13 @@
 // observations have the same tokens and features; masks and action rows are padded to the widest.
 //
 // Per transition (S of them, R = S + episodes observation rows):
-//   actions      (S,A) int64  the recorded row (with intended_actions: the policy's own row where
-//                             the file keeps one, infos/intended_actions), canonical: a head whose
-//                             mask row allows nothing reads 0 (what the policy writes there), so
-//                             rows compare exactly
-//   allowed      (S)   bool   every head's recorded value is allowed by its mask (false rows are
+//   actions      (S,A) int64  the row the env stepped with, canonical: a head whose mask row
+//                             allows nothing reads 0 (what the policy writes there), so rows
+//                             compare exactly. The critic's (IQL) action.
+//   cloned       (S,A) int64  the row the policy learns: the recording policy's own where the file
+//                             keeps one (infos/intended_actions, recordings with action noise), else
+//                             `actions` (the same tensor when the data hold no intended rows)
+//   allowed      (S)   bool   every head's value in `cloned` is allowed by its mask (false rows are
 //                             excluded from the likelihood terms and counted)
 //   rewards      (S)   float  raw rewards
 //   terminated   (S)   bool   the episode ended in a terminal state at this step (no bootstrap);
@@ -51,9 +53,6 @@ struct OfflineDataOptions {
   double gamma = 0.99;               // of `returns` and `reward_scale`
   bool no_claim_label = true;
   double label_delay_s = 30;         // a fault is labelled only once it has run this long (as AuxSection)
-  // Behaviour cloning: learn the rows the recording policy chose (infos/intended_actions, in
-  // recordings with action noise) rather than the executed ones. Q-learning keeps the executed.
-  bool intended_actions = false;
 };
 
 // One file's part, for messages, the checkpoint's [env] and evaluation.
@@ -74,7 +73,8 @@ struct OfflineSource {
 struct OfflineData {
   ObsTensors obs;                // (R,...) CPU; action_width = A
   torch::Tensor obs_row, next_row;         // (S) int64 rows of s_t and s_t+1 in obs
-  torch::Tensor actions;                   // (S,A) int64, canonical
+  torch::Tensor actions;                   // (S,A) int64, canonical: the executed rows
+  torch::Tensor cloned;                    // (S,A) int64, canonical: the rows the policy learns
   torch::Tensor allowed;                   // (S) bool
   torch::Tensor rewards, returns, reward_scale;  // (S) float32
   torch::Tensor terminated;                // (S) bool
@@ -86,7 +86,7 @@ struct OfflineData {
   std::vector<OfflineSource> sources;
   int tokens = 0, features = 0, mask_width = 0, action_width = 0;
   std::int64_t disallowed = 0;             // transitions whose recorded row the mask does not allow
-  std::int64_t intended = 0;               // transitions whose row is an intended one that differs from the executed
+  std::int64_t intended = 0;               // transitions whose cloned row (intended) differs from the executed
 
   std::int64_t transitions() const { return actions.size(0); }
   bool has(envs::TaskId task) const;
@@ -98,7 +98,7 @@ struct OfflineData {
 };
 
 // The options `opsrl offline` reads its data with under `config` ([data], [run] seed, gamma,
-// [aux] labels; the rows BC clones are the intended ones).
+// [aux] labels).
 OfflineDataOptions data_options(const OfflineConfig& config);
 
 // Reads every episode of every file. Throws std::runtime_error naming the file when one does
