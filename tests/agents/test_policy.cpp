@@ -51,6 +51,15 @@ envs::EnvConfigPtr busy_config(bool placement = false) {
   return envs::make_config(c);
 }
 
+// Single-fault episodes that start at once, so that a policy has something to claim and fix.
+envs::EnvConfigPtr early_fault_config() {
+  envs::EnvConfig c;
+  c.incident.control_fraction = 0;
+  c.incident.onset_min = 15 * sim::kSecond;
+  c.incident.onset_max = sim::kMinute;
+  return envs::make_config(c);
+}
+
 // A policy from a file, for the loader test.
 class FilePolicy final : public PerEnvPolicy<int> {
  public:
@@ -237,12 +246,7 @@ TEST_CASE("the test's mask check catches forbidden and out-of-range values") {
 }
 
 TEST_CASE("teaching: the oracle's propose() commits nothing, and observe() follows the rows the envs took") {
-  // Single-fault episodes that start at once, so that the oracle has something to claim and fix.
-  envs::EnvConfig ec;
-  ec.incident.control_fraction = 0;
-  ec.incident.onset_min = 15 * sim::kSecond;
-  ec.incident.onset_max = sim::kMinute;
-  const auto config = envs::make_config(ec);
+  const auto config = early_fault_config();
   envs::VecEnv own(vec_options({{"incident", 4}, {"autoscale", 2}}, config));
   envs::VecEnv taught(vec_options({{"incident", 4}, {"autoscale", 2}}, config));
   own.reset();
@@ -303,12 +307,8 @@ TEST_CASE("teaching: the oracle's propose() commits nothing, and observe() follo
 }
 
 TEST_CASE("teaching: the runbook whose remediations do not run retries at the next scrape, not after its cool-down") {
-  envs::EnvConfig ec;
-  ec.incident.control_fraction = 0;
-  ec.incident.onset_min = 15 * sim::kSecond;
-  ec.incident.onset_max = sim::kMinute;
-  envs::VecEnv own(vec_options({{"incident", 8}}, envs::make_config(ec)));
-  envs::VecEnv taught(vec_options({{"incident", 8}}, envs::make_config(ec)));
+  envs::VecEnv own(vec_options({{"incident", 8}}, early_fault_config()));
+  envs::VecEnv taught(vec_options({{"incident", 8}}, early_fault_config()));
   own.reset();
   taught.reset();
   const auto acting = make_policy("threshold"), teaching = make_policy("threshold");
